@@ -1,0 +1,5 @@
+import sys
+
+from vlmcompat.cli import main
+
+sys.exit(main())

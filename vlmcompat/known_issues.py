@@ -1,0 +1,186 @@
+"""The catalogue of known issues: stable ids, cause, fix, affected ranges, error signatures.
+
+Ids are a contract (results, reports, explain, gate): add new ones, never rename one.
+Each ``Range`` says where its evidence comes from:
+
+- ``matrix``: confirmed by the default matrix (reports/compat.json);
+- ``bisected``: the boundary was found by ``vlmcompat bisect`` over real releases;
+- ``lead``: measured once elsewhere, not yet confirmed by this project's matrix.
+
+``classify(text)`` maps an error message (or a whole traceback) to the ids whose signatures
+match it; probes use it to tell a known failure (``fail``) from an unexpected one (``error``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+CATALOGUE_URL = "https://github.com/vlmcompat/vlmcompat/blob/main/docs/known-issues.md"
+
+
+@dataclass(frozen=True)
+class Range:
+    package: str
+    specifier: str  # a packaging specifier, e.g. ">=4.27,<4.52"
+    evidence: str = "lead"  # matrix | bisected | lead
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class KnownIssue:
+    id: str
+    title: str
+    cause: str
+    fix: str
+    signatures: tuple[str, ...]  # regexes, searched case-sensitively in the error text
+    affected: tuple[Range, ...] = ()
+    patch: str | None = None  # the vlmcompat.patches module that fixes it, if any
+    links: tuple[str, ...] = ()
+    _compiled: tuple[re.Pattern[str], ...] = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_compiled", tuple(re.compile(s, re.S) for s in self.signatures))
+
+    @property
+    def anchor(self) -> str:
+        return f"{CATALOGUE_URL}#{self.id}"
+
+    def matches(self, text: str) -> re.Match[str] | None:
+        for pattern in self._compiled:
+            match = pattern.search(text)
+            if match:
+                return match
+        return None
+
+
+_ISSUES = [
+    KnownIssue(
+        id="inputs-embeds-unexpected",
+        title="PEFT wrapper passes inputs_embeds to a forward() that does not accept it",
+        cause=(
+            "PEFT's task-type wrappers (PeftModelForCausalLM / PeftModelForSeq2SeqLM) always call the base "
+            "model with inputs_embeds=None; BLIP-2 / InstructBLIP forward() before transformers 4.52 has no "
+            "inputs_embeds parameter and no **kwargs."
+        ),
+        fix=(
+            "`import vlmcompat.patch` (the patched forward accepts and drops PEFT's inputs_embeds=None); or "
+            "create the LoRA model with task_type=None; or upgrade to transformers>=4.54."
+        ),
+        signatures=(
+            r"forward\(\) got an unexpected keyword argument '(inputs_embeds|decoder_inputs_embeds|decoder_input_ids)'",
+        ),
+        affected=(Range("transformers", ">=4.27,<4.52"),),
+        patch="instructblip_forward",
+        links=("https://github.com/huggingface/peft/issues/1325",),
+    ),
+    KnownIssue(
+        id="inputs-embeds-duplicate",
+        title="inputs_embeds reaches the language model twice",
+        cause=(
+            "forward(**kwargs) exists but inputs_embeds is not an explicit parameter, so PEFT's "
+            "inputs_embeds=None lands in kwargs and is forwarded to the language model next to the "
+            "merged embeddings."
+        ),
+        fix="`import vlmcompat.patch`; or upgrade to transformers>=4.54; or use task_type=None.",
+        signatures=(r"got multiple values for keyword argument '(inputs_embeds|input_ids|attention_mask)'",),
+        affected=(Range("transformers", ">=4.52,<4.54"),),
+        patch="instructblip_forward",
+    ),
+    KnownIssue(
+        id="model-class-missing",
+        title="The model class does not exist in the installed transformers",
+        cause="The architecture was added to transformers after the installed release.",
+        fix=(
+            "Upgrade transformers to the first release that ships the class (InstructBLIP: 4.31, BLIP-2: 4.27, "
+            "LLaVA: 4.36); for InstructBLIP on 4.27-4.30, `import vlmcompat.patch` provides a backport."
+        ),
+        signatures=(
+            r"cannot import name '(\w+)(ForConditionalGeneration|Config|Processor|Model|ForCausalLM)\w*' from 'transformers",
+            r"module 'transformers' has no attribute '(\w+)(ForConditionalGeneration|Config|Processor|Model)\w*'",
+            r"No module named 'transformers\.models\.(\w+)'",
+        ),
+        affected=(Range("transformers", "<4.31", note="InstructBLIP"),),
+    ),
+    KnownIssue(
+        id="tokenizer-format",
+        title="tokenizer.json written by a newer tokenizers cannot be read",
+        cause=(
+            "Newer tokenizers releases write components in a format older readers reject: Metaspace "
+            "`prepend_scheme` (0.19+), BPE merges as pairs (0.20+), and others."
+        ),
+        fix="`vlmcompat tokenizer migrate IN OUT` rewrites the file losslessly for the installed tokenizers; "
+        "`import vlmcompat.patch` does it in memory on load; or upgrade tokenizers.",
+        signatures=(r"data did not match any variant of untagged enum (\w+)",),
+        affected=(Range("tokenizers", "<0.20", note="reading files written by >=0.20"),),
+    ),
+    KnownIssue(
+        id="peft-import",
+        title="peft cannot be imported with the installed transformers",
+        cause=(
+            "peft imports symbols that the installed transformers does not have yet (e.g. EncoderDecoderCache, "
+            "first in transformers 4.43, for peft>=0.14); no peft release declares a transformers bound, so "
+            "resolvers install broken pairs."
+        ),
+        fix="Pin peft to a release that works with your transformers, or upgrade transformers "
+        "(`vlmcompat doctor` gives the pins).",
+        signatures=(
+            r"cannot import name '(\w+)' from 'transformers[\w.]*'",
+            r"No module named 'transformers\.(modeling_layers|integrations\.\w+|cache_utils)'",
+        ),
+        affected=(Range("peft", ">=0.14", note="with transformers<4.43"),),
+    ),
+    KnownIssue(
+        id="image-token-expansion",
+        title="Image tokens and the config's image token id disagree",
+        cause=(
+            "From transformers 4.45 the processor expands num_query_tokens image tokens into input_ids and the "
+            "model scatters query embeddings into them; from 4.55 the legacy prepend path is gone and a config "
+            "without image_token_id fails. Before 4.45 expanded inputs are silently treated as text."
+        ),
+        fix="`import vlmcompat.patch` (the patched forward handles both input formats), or set "
+        "config.image_token_id (image_token_index) and re-save the processor with num_query_tokens.",
+        signatures=(
+            r"'bool' object has no attribute 'unsqueeze'",
+            r"Image features and image tokens do not match",
+            r"image token count",
+        ),
+        affected=(Range("transformers", ">=4.55", note="configs without image_token_id"),
+                  Range("transformers", "<4.45", note="expanded inputs treated as text (silent)")),
+        patch="instructblip_forward",
+    ),
+    KnownIssue(
+        id="nan-loss-all-masked",
+        title="All labels masked: the loss is NaN",
+        cause="A batch whose labels are all -100 gives a mean over zero tokens (0/0 = NaN), which poisons the "
+        "weights at the next optimizer step.",
+        fix="Use vlmcompat.train.training_step (skips such batches with a finite zero loss) or drop empty "
+        "examples in the collator.",
+        signatures=(r"loss is (nan|NaN)",),
+    ),
+]
+
+_BY_ID = {issue.id: issue for issue in _ISSUES}
+IDS = tuple(_BY_ID)
+
+
+def get(issue_id: str) -> KnownIssue:
+    try:
+        return _BY_ID[issue_id]
+    except KeyError:
+        raise KeyError(f"unknown known-issue id {issue_id!r}; known: {', '.join(IDS)}") from None
+
+
+def all_issues() -> list[KnownIssue]:
+    return list(_ISSUES)
+
+
+def classify(text: str) -> list[str]:
+    """Ids whose signatures match ``text``, most specific first (catalogue order)."""
+    return [issue.id for issue in _ISSUES if issue.matches(text)]
+
+
+def classify_exception(exc: BaseException) -> str | None:
+    """The first known-issue id matching an exception (its type name and message), or None."""
+    ids = classify(f"{type(exc).__name__}: {exc}")
+    return ids[0] if ids else None

@@ -1,0 +1,142 @@
+"""The patch registry: version-aware fixes installed in place, recorded, and revertible.
+
+Each defect has a module here that defines a :class:`Patch`. ``apply()`` asks every patch
+for its plan *now* (feature detection on the installed libraries), replaces the attributes it
+names and records the originals; ``revert()`` puts the originals back exactly (an attribute
+that did not exist is deleted again); ``status()`` says what is applied, and why a patch
+was not. ``apply()`` is idempotent and leaves classes it does not know untouched.
+
+This module has no import side effect; ``import vlmcompat.patch`` is the one that applies.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from vlmcompat.errors import PatchError
+
+log = logging.getLogger("vlmcompat.patch")
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Replacement:
+    owner: Any  # a class or module
+    attr: str
+    make: Callable[[Any], Any]  # original (or None if absent) -> replacement
+
+
+@dataclass
+class Plan:
+    replacements: list[Replacement] = field(default_factory=list)
+    reason: str = ""  # why nothing is replaced, when the list is empty
+
+
+@dataclass(frozen=True)
+class Patch:
+    name: str
+    summary: str
+    fixes: tuple[str, ...]  # known-issue ids this patch addresses
+    plan: Callable[[], Plan]
+
+
+BUILTIN = (
+    "vlmcompat.patches.instructblip_forward:PATCH",
+    "vlmcompat.patches.tokenizer_load:PATCH",
+    "vlmcompat.patches.backport_classes:PATCH",
+)
+
+_lock = threading.RLock()
+_applied: dict[str, list[tuple[Any, str, Any, Any]]] = {}  # patch -> [(owner, attr, original, new)]
+_reasons: dict[str, str] = {}
+
+
+def builtin_patches() -> list[Patch]:
+    patches = []
+    for ref in BUILTIN:
+        module, _, attr = ref.partition(":")
+        try:
+            patches.append(getattr(importlib.import_module(module), attr))
+        except ModuleNotFoundError as exc:
+            if exc.name == module:
+                continue  # not shipped in this build
+            raise
+    return patches
+
+
+def apply(names: list[str] | None = None) -> dict[str, str]:
+    """Install the fixes that apply to the installed libraries; returns :func:`status`."""
+    with _lock:
+        for patch in builtin_patches():
+            if names is not None and patch.name not in names:
+                continue
+            if patch.name in _applied:
+                continue
+            try:
+                plan = patch.plan()
+            except Exception as exc:  # a broken plan must never break the user's import
+                _reasons[patch.name] = f"not applied: planning failed ({type(exc).__name__}: {exc})"
+                log.warning("vlmcompat: patch %s %s", patch.name, _reasons[patch.name])
+                continue
+            if not plan.replacements:
+                _reasons[patch.name] = f"not applied: {plan.reason or 'nothing to patch here'}"
+                log.info("vlmcompat: patch %s %s", patch.name, _reasons[patch.name])
+                continue
+            done: list[tuple[Any, str, Any, Any]] = []
+            for rep in plan.replacements:
+                original = rep.owner.__dict__.get(rep.attr, _MISSING) if isinstance(rep.owner, type) \
+                    else getattr(rep.owner, rep.attr, _MISSING)
+                resolved = getattr(rep.owner, rep.attr, None)
+                new = rep.make(resolved)
+                setattr(rep.owner, rep.attr, new)
+                done.append((rep.owner, rep.attr, original, new))
+                log.info("vlmcompat: patched %s.%s", getattr(rep.owner, "__name__", rep.owner), rep.attr)
+            _applied[patch.name] = done
+            _reasons.pop(patch.name, None)
+        return status()
+
+
+def revert(names: list[str] | None = None) -> dict[str, str]:
+    """Restore every recorded original exactly; returns :func:`status`."""
+    with _lock:
+        for name in list(_applied):
+            if names is not None and name not in names:
+                continue
+            for owner, attr, original, new in reversed(_applied[name]):
+                current = owner.__dict__.get(attr, _MISSING) if isinstance(owner, type) \
+                    else getattr(owner, attr, _MISSING)
+                if current is not new:
+                    raise PatchError(
+                        f"cannot revert {name}: {getattr(owner, '__name__', owner)}.{attr} was changed by someone "
+                        "else after vlmcompat patched it; revert that change first"
+                    )
+                if original is _MISSING:
+                    delattr(owner, attr)
+                else:
+                    setattr(owner, attr, original)
+                log.info("vlmcompat: reverted %s.%s", getattr(owner, "__name__", owner), attr)
+            del _applied[name]
+        return status()
+
+
+def status() -> dict[str, str]:
+    """``{patch name: "applied (N replacements)" | "not applied: <reason>" | "not applied"}``."""
+    with _lock:
+        out = {}
+        for patch in builtin_patches():
+            if patch.name in _applied:
+                targets = ", ".join(f"{getattr(o, '__name__', o)}.{a}" for o, a, _, _ in _applied[patch.name])
+                out[patch.name] = f"applied: {targets}"
+            else:
+                out[patch.name] = _reasons.get(patch.name, "not applied")
+        return out
+
+
+def is_applied(name: str) -> bool:
+    with _lock:
+        return name in _applied

@@ -1,0 +1,83 @@
+"""The probe registry: built-ins listed explicitly, third-party probes via entry points.
+
+Third-party probes register through the ``vlmcompat.probes`` entry-point group; each entry
+point must resolve to a :class:`~vlmcompat.probes.base.Probe`. A bad one is rejected with a
+message naming it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+
+from vlmcompat.errors import UsageError
+from vlmcompat.probes.base import Probe, ProbeFailed, ProbeSkipped
+
+__all__ = ["Probe", "ProbeFailed", "ProbeSkipped", "get", "names", "register", "reset", "all_probes"]
+
+# module path -> attribute; order is the order probes run and columns appear in reports.
+BUILTIN = (
+    "vlmcompat.probes.model_class:PROBE",
+    "vlmcompat.probes.peft_import:PROBE",
+    "vlmcompat.probes.peft_wrapper:PROBE",
+    "vlmcompat.probes.image_tokens:PROBE",
+    "vlmcompat.probes.training_step:PROBE",
+    "vlmcompat.probes.tokenizer_format:PROBE",
+)
+
+_REGISTRY: dict[str, Probe] = {}
+_LOADED = False
+
+
+def _load_ref(ref: str) -> Probe:
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def register(probe: object, source: str = "<direct>") -> None:
+    if not isinstance(probe, Probe):
+        raise UsageError(f"probe {source} is a {type(probe).__name__}, not a vlmcompat.probes.Probe; fix that plugin")
+    if probe.name in _REGISTRY and _REGISTRY[probe.name] is not probe:
+        raise UsageError(f"probe name {probe.name!r} from {source} is already registered; rename it")
+    _REGISTRY[probe.name] = probe
+
+
+def _ensure_loaded() -> None:
+    global _LOADED
+    if _LOADED:
+        return
+    _LOADED = True
+    for ref in BUILTIN:
+        try:
+            probe = _load_ref(ref)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("vlmcompat.probes."):
+                continue  # a built-in that this build does not ship
+            raise
+        register(probe, ref)
+    for ep in importlib.metadata.entry_points(group="vlmcompat.probes"):
+        register(ep.load(), f"entry point {ep.name!r} ({ep.value})")
+
+
+def all_probes() -> dict[str, Probe]:
+    """A copy of the registry, in run order."""
+    _ensure_loaded()
+    return dict(_REGISTRY)
+
+
+def names() -> list[str]:
+    return list(all_probes())
+
+
+def get(name: str) -> Probe:
+    probes = all_probes()
+    if name not in probes:
+        raise UsageError(f"unknown probe {name!r}; choose from: {', '.join(probes)}")
+    return probes[name]
+
+
+def reset() -> None:
+    """Forget every registration (tests)."""
+    global _LOADED
+    _REGISTRY.clear()
+    _LOADED = False
