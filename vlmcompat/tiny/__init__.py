@@ -1,0 +1,71 @@
+"""Tiny random models per family, and the batches each family's processor produces.
+
+A *family* is a model class plus a language-model kind, named as on the command line
+(``--family instructblip-t5``). ``build(family)`` and ``make_batch(family, expanded)`` are the
+only entry points probes use, so adding a family means adding a :class:`Family` here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from vlmcompat.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    model_class: str  # the transformers class name
+    lm_kind: str  # "seq2seq" | "causal"
+    since: str  # first transformers release that ships model_class
+    builder: str  # module:function building the model (lm, seed, image_token)
+    batcher: str  # module:function building a batch (lm, expanded, seed)
+    lm: str  # the builder's language-model argument
+    lora_targets: tuple[str, ...]  # LoRA target modules in the language model
+    peft_task_type: str  # the task type people use with get_peft_model
+
+    @property
+    def is_seq2seq(self) -> bool:
+        return self.lm_kind == "seq2seq"
+
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family("instructblip-t5", "InstructBlipForConditionalGeneration", "seq2seq", "4.31",
+               "vlmcompat.tiny.instructblip:build", "vlmcompat.tiny.instructblip:make_batch", "t5",
+               ("q", "v"), "SEQ_2_SEQ_LM"),
+        Family("instructblip-llama", "InstructBlipForConditionalGeneration", "causal", "4.31",
+               "vlmcompat.tiny.instructblip:build", "vlmcompat.tiny.instructblip:make_batch", "llama",
+               ("q_proj", "v_proj"), "CAUSAL_LM"),
+    )
+}
+
+
+def get(name: str) -> Family:
+    if name not in FAMILIES:
+        raise UsageError(f"unknown family {name!r}; choose from: {', '.join(FAMILIES)}")
+    return FAMILIES[name]
+
+
+def _resolve(ref: str) -> Callable[..., Any]:
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def class_available(family: str) -> bool:
+    import transformers
+
+    return hasattr(transformers, get(family).model_class)
+
+
+def build(family: str, seed: int = 0, image_token: bool = False):
+    fam = get(family)
+    return _resolve(fam.builder)(fam.lm, seed=seed, image_token=image_token)
+
+
+def make_batch(family: str, expanded: bool, seed: int = 0) -> dict[str, Any]:
+    fam = get(family)
+    return _resolve(fam.batcher)(fam.lm, expanded=expanded, seed=seed)
