@@ -68,7 +68,7 @@ _ISSUES = [
             "create the LoRA model with task_type=None; or upgrade to transformers>=4.54."
         ),
         signatures=(
-            r"forward\(\) got an unexpected keyword argument '(inputs_embeds|decoder_inputs_embeds|decoder_input_ids)'",
+            r"(\w+\.)?forward\(\) got an unexpected keyword argument '(inputs_embeds|decoder_inputs_embeds|decoder_input_ids)'",
         ),
         affected=(Range("transformers", ">=4.27,<4.52"),),
         patch="instructblip_forward",
@@ -96,8 +96,10 @@ _ISSUES = [
             "LLaVA: 4.36); for InstructBLIP on 4.27-4.30, `import vlmcompat.patch` provides a backport."
         ),
         signatures=(
-            r"cannot import name '(\w+)(ForConditionalGeneration|Config|Processor|Model|ForCausalLM)\w*' from 'transformers",
-            r"module 'transformers' has no attribute '(\w+)(ForConditionalGeneration|Config|Processor|Model)\w*'",
+            r"cannot import name '(\w+)(ForConditionalGeneration|ForVisionText2Text|ForCausalLM|Config|Processor|Model)"
+            r"\w*' from 'transformers",
+            r"module '?transformers'? has no attribute '?(\w+)(ForConditionalGeneration|ForVisionText2Text|ForCausalLM|"
+            r"Config|Processor|Model)\w*",
             r"No module named 'transformers\.models\.(\w+)'",
         ),
         affected=(Range("transformers", "<4.31", note="InstructBLIP"),),
