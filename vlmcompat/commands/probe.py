@@ -1,0 +1,63 @@
+"""``vlmcompat probe``: run the probes in this environment, native and patched."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vlmcompat.errors import UsageError
+
+MARKS = {"pass": "✅", "fail": "❌", "error": "💥", "skip": "⏭", "timeout": "⏱", "crash": "☠"}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("probe", help="run the probes here (native and patched) and write a cell result",
+                       description="Run every probe in this environment, once with the stock classes (native) "
+                       "and once with vlmcompat's fixes (patched); write a CellResult JSON as results arrive.")
+    p.add_argument("--family", action="append", metavar="F", help="only this family (repeatable)")
+    p.add_argument("--probe", action="append", metavar="P", help="only this probe (repeatable)")
+    p.add_argument("--json", metavar="PATH", help="write the cell result here (updated after every probe)")
+    p.add_argument("--timeout", type=float, default=300.0, metavar="S", help="per-probe time limit (default 300)")
+    p.add_argument("--cell", default=None, metavar="NAME", help="cell id to record (default: from the versions)")
+    p.add_argument("--install-seconds", type=float, default=None, metavar="S", help=argparse.SUPPRESS)
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 unless every patched result passes or skips")
+    p.add_argument("--list", action="store_true", help="list probes and families, run nothing")
+    p.set_defaults(func=run)
+
+
+def _default_cell_name(versions: dict) -> str:
+    parts = [f"{short}{versions.get(pkg) or '-'}" for short, pkg in
+             (("t", "transformers"), ("tok", "tokenizers"), ("peft", "peft"))]
+    return "-".join(parts)
+
+
+def line(result) -> str:
+    mark = MARKS.get(result.status.value, "?")
+    detail = result.issue or result.reason or (result.error.message.splitlines()[0][:120] if result.error else "")
+    return f"{mark} {result.probe:<18} {result.family:<20} {result.mode.value:<8} {result.status.value:<7} " \
+           f"{result.seconds:6.2f}s  {detail}".rstrip()
+
+
+def run(args: argparse.Namespace) -> int:
+    from vlmcompat import engine, probes, tiny, versions
+
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout must be positive, got {args.timeout:g}")
+    if args.list:
+        for name, probe in probes.all_probes().items():
+            print(f"{name:<18} {probe.summary}")
+        print("families: " + ", ".join(tiny.FAMILIES))
+        return 0
+    tasks = engine.plan(args.probe, args.family)
+    if not tasks:
+        raise UsageError("nothing to run: no probe applies to the selected families")
+    cell = args.cell or _default_cell_name(versions.stack_versions())
+    print(f"vlmcompat probe: cell {cell}: {len(tasks)} tasks "
+          f"({', '.join(f'{k} {v}' for k, v in versions.stack_versions().items())})", flush=True)
+    result = engine.run_cell(cell, args.json, tasks, timeout=args.timeout, install_seconds=args.install_seconds,
+                             on_result=lambda r: print(line(r), flush=True))
+    bad = [r for r in result.results if r.mode.value == "patched" and r.status.value not in ("pass", "skip")]
+    if args.json:
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 1 if args.strict and bad else 0

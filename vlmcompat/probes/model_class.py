@@ -1,0 +1,40 @@
+"""``model-class``: is the family's class importable from transformers at all?
+
+Native: ``from transformers import <Class>``; a missing class is ``model-class-missing``.
+Patched: with vlmcompat's patches applied (which provide backports where vlmcompat has one),
+the class must exist and run the full training step (the training-step probe's check).
+"""
+
+from __future__ import annotations
+
+from vlmcompat import tiny, versions
+from vlmcompat.probes.base import Metrics, Probe, ProbeFailed, ProbeSkipped
+from vlmcompat.results import Mode
+
+
+def run(family: str, mode: Mode) -> Metrics:
+    import transformers
+
+    fam = tiny.get(family)
+    cls = getattr(transformers, fam.model_class, None)
+    message = (f"{versions.describe('transformers')} has no {fam.model_class} (first in transformers {fam.since})")
+    if mode is Mode.NATIVE:
+        if cls is None:
+            raise ProbeFailed("model-class-missing", message)
+        return {"class": f"{cls.__module__}.{cls.__name__}"}
+    if cls is None:
+        raise ProbeSkipped(f"{message}, and vlmcompat has no backport of it for this version")
+    metrics: Metrics = {"class": f"{cls.__module__}.{cls.__name__}"}
+    if cls.__module__.startswith("vlmcompat."):
+        from vlmcompat.probes.training_step import check_training
+
+        metrics.update(check_training(family, mode))
+    return metrics
+
+
+PROBE = Probe(
+    name="model-class",
+    summary="the family's model class exists (patched: the backport trains where transformers has none)",
+    run=run,
+    families=tuple(tiny.FAMILIES),
+)

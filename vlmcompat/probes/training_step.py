@@ -1,0 +1,101 @@
+"""``training-step``: the full LoRA fine-tuning step, checked end to end.
+
+On the input format the installed processor produces, with LoRA on the language model (the
+family's PEFT task type; vlmcompat's own LoRA in patched mode when peft cannot be imported):
+K optimizer steps on a fixed batch; the loss is finite and decreases; only LoRA parameters
+change and every frozen parameter is bit-identical; ``generate()`` produces new tokens; and
+the adapter saved and loaded into a fresh model reproduces the logits.
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+from vlmcompat import tiny
+from vlmcompat.probes.base import Metrics, Probe, ProbeFailed
+from vlmcompat.probes.common import generation_inputs, max_abs_diff, processor_expands, require_class
+from vlmcompat.results import Mode
+from vlmcompat.train import FALLBACK, LoraSpec, add_lora, training_step
+
+STEPS = 4
+LR = 1e-2
+ROUND_TRIP_ATOL = 1e-5
+
+
+def check_training(family: str, mode: Mode, expanded: bool | None = None) -> Metrics:
+    """The check itself; also used by the model-class probe on backported classes."""
+    import torch
+
+    fam = tiny.get(family)
+    expanded = processor_expands() if expanded is None else expanded
+    model = tiny.build(family, seed=0, image_token=expanded)
+    batch = tiny.make_batch(family, expanded)
+    spec = LoraSpec(fam.lora_targets, task_type=fam.peft_task_type)
+    lora_model, backend = add_lora(model, spec, allow_fallback=mode is Mode.PATCHED)
+    before = {name: p.detach().clone() for name, p in lora_model.named_parameters()}
+    trainable = [p for p in lora_model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=LR)
+    losses = [training_step(lora_model, batch, optimizer).loss for _ in range(STEPS)]
+    metrics: Metrics = {"backend": backend, "input_format": "expanded" if expanded else "legacy",
+                        "losses": [round(x, 5) for x in losses]}
+    if not all(torch.isfinite(torch.tensor(losses))):
+        raise ProbeFailed(None, f"non-finite loss during training: {losses}", metrics)
+    if not losses[-1] < losses[0]:
+        raise ProbeFailed(None, f"loss did not decrease over {STEPS} steps: {losses}", metrics)
+    changed = [n for n, p in lora_model.named_parameters() if not torch.equal(p.detach(), before[n])]
+    frozen_changed = [n for n in changed if "lora_" not in n]
+    metrics["lora_params_changed"] = len(changed) - len(frozen_changed)
+    if frozen_changed:
+        raise ProbeFailed(None, f"{len(frozen_changed)} frozen parameters changed, e.g. {frozen_changed[0]}", metrics)
+    if not changed:
+        raise ProbeFailed(None, "no LoRA parameter changed after training", metrics)
+
+    lora_model.eval()
+    gen_inputs = generation_inputs(family, batch)
+    generator = lora_model if mode is Mode.NATIVE or backend == FALLBACK else lora_model.get_base_model()
+    with torch.no_grad():
+        generated = generator.generate(**gen_inputs, max_new_tokens=3, do_sample=False)
+    prompt_len = gen_inputs["input_ids"].shape[1]
+    includes_prompt = (not fam.is_seq2seq and generated.shape[1] > prompt_len
+                       and bool(torch.equal(generated[:, :prompt_len], gen_inputs["input_ids"])))
+    new_tokens = generated.shape[1] - (prompt_len if includes_prompt else 0)
+    metrics.update(generate_tokens=int(new_tokens), generate_includes_prompt=includes_prompt)
+    if new_tokens < 1:
+        raise ProbeFailed(None, f"generate() returned no new tokens (shape {tuple(generated.shape)})", metrics)
+
+    with torch.no_grad():
+        reference = lora_model(**batch).logits
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = tiny.build(family, seed=0, image_token=expanded)
+        if backend == FALLBACK:
+            from vlmcompat import lora_fallback
+
+            lora_fallback.save_adapter(lora_model, tmp, base_model_name_or_path=f"vlmcompat-tiny/{family}",
+                                       task_type=fam.peft_task_type)
+            loaded = lora_fallback.load_adapter(fresh, tmp)
+        else:
+            from peft import PeftModel
+
+            lora_model.save_pretrained(tmp)
+            loaded = PeftModel.from_pretrained(fresh, tmp)
+        loaded.eval()
+        with torch.no_grad():
+            reloaded = loaded(**batch).logits
+    diff = max_abs_diff(reference, reloaded)
+    metrics["round_trip_max_abs_diff"] = diff
+    if diff > ROUND_TRIP_ATOL:
+        raise ProbeFailed(None, f"adapter save/load changed the logits (max abs diff {diff:.2e})", metrics)
+    return metrics
+
+
+def run(family: str, mode: Mode) -> Metrics:
+    require_class(family)
+    return check_training(family, mode)
+
+
+PROBE = Probe(
+    name="training-step",
+    summary="LoRA training steps: finite decreasing loss, only LoRA changes, generate, adapter round trip",
+    run=run,
+    families=tuple(tiny.FAMILIES),
+)
