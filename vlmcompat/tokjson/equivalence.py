@@ -82,7 +82,7 @@ def inner_replacement_counterexample(model: dict[str, Any], replacement: str) ->
         if piece == replacement:
             seen_bare = True
         if replacement in piece[1:]:
-            return piece
+            return f"vocabulary entry {piece!r} has {replacement!r} after its start"
     if not seen_bare:
         return f"{replacement!r} itself is not in the vocabulary"
     return None

@@ -126,7 +126,7 @@ def metaspace_split(doc: Doc, target: Version) -> str | None:
             why = equivalence.inner_replacement_counterexample(model_of(doc), comp.data.get("replacement", "▁"))
             if why is not None:
                 raise _refuse(target, f"pre_tokenizer {comp} split=false",
-                              f"differs from the always-split Metaspace of tokenizers <0.19: vocabulary entry {why}")
+                              f"differs from the always-split Metaspace of tokenizers <0.19 ({why})")
         del comp.data["split"]
         changed.append(comp.path)
     return f"Metaspace split removed at {', '.join(changed)}" if changed else None
