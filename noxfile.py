@@ -1,0 +1,83 @@
+"""Sessions: the version matrix (one session per cell of matrix.toml), report, gate, tests.
+
+    nox -l                                     # lists matrix(<cell>) for every cell
+    nox -s matrix -j 2                         # every cell, two at a time, then the report
+    nox -s "matrix(newest)" -- --probe model-class   # one cell; args after -- go to `vlmcompat probe`
+    nox -s report                              # reports/compat.md + compat.json from reports/cells
+
+The logic lives in vlmcompat.matrix (matrix.toml), vlmcompat.matrix_cell (installing and
+running one cell) and vlmcompat.commands.report; this file only wires them to nox.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from vlmcompat import cells, matrix_cell  # noqa: E402
+from vlmcompat import matrix as matrix_file  # noqa: E402
+from vlmcompat.results import InstallStatus  # noqa: E402
+
+nox.needs_version = ">=2026.8.10"
+nox.options.sessions = ["tests"]
+
+MATRIX = matrix_file.load(ROOT / "matrix.toml")
+
+
+@nox.session(venv_backend="uv", allow_parallel=True)
+@nox.parametrize("cell", MATRIX.names, ids=MATRIX.names)
+def matrix(session: nox.Session, cell: str) -> None:
+    """Install one cell (torch shared from the host) and run every probe in it."""
+    spec = MATRIX.get(cell)
+    out = ROOT / matrix_cell.result_path(cell)
+    matrix_cell.prepare(out)
+    try:
+        info = matrix_cell.install(Path(session.virtualenv.location), spec, ROOT)
+        session.log(f"{cell}: install {info.status.value} in {info.seconds:.2f}s")
+        if info.status is not InstallStatus.OK:
+            matrix_cell.record_install_failure(out, spec, info)
+            session.warn(matrix_cell.describe_failure(spec, info))
+            return
+        session.run("python", *matrix_cell.probe_args(spec, out, info.seconds, session.posargs),
+                    env=matrix_cell.PROBE_ENV, success_codes=range(-64, 256))
+        if matrix_cell.record_missing_results(out, spec, info) is not None:
+            session.warn(f"{cell}: the probe command wrote no results; recorded as a crash")
+    finally:
+        _refresh_report(session)
+
+
+def _refresh_report(session: nox.Session) -> None:
+    try:
+        session.notify("report")  # serial runs: once, after every cell
+    except ValueError:  # under --parallel each cell refreshes the report itself (serialised by a lock)
+        from vlmcompat.commands import report
+
+        report.write_reports(ROOT / matrix_cell.CELLS_DIR, str(ROOT / report.DEFAULT_MD),
+                             str(ROOT / report.DEFAULT_JSON), matrix_path=str(ROOT / "matrix.toml"))
+
+
+@nox.session(venv_backend="none", allow_parallel=True)
+def report(session: nox.Session) -> None:
+    """reports/compat.md and reports/compat.json from reports/cells (args go to `vlmcompat report`)."""
+    session.run(sys.executable, "-m", "vlmcompat", "report", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def gate(session: nox.Session) -> None:
+    """Compare reports/compat.json with the committed baseline (args go to `vlmcompat gate`)."""
+    args = session.posargs or ["--baseline", "reports/baseline.json", "--results", "reports/compat.json"]
+    session.run(sys.executable, "-m", "vlmcompat", "gate", *args)
+
+
+@nox.session(venv_backend="uv")
+def tests(session: nox.Session) -> None:
+    """The test suite in a fresh venv: the host's torch shared, `.[dev]` installed (args go to pytest)."""
+    info = cells.install(Path(session.virtualenv.location), [], extra=["-e", f"{ROOT}[dev]"])
+    if info.status is not InstallStatus.OK:
+        session.error(f"installing .[dev] failed ({info.status.value}): {info.log_tail[-500:]}")
+    session.run("pytest", *(session.posargs or ["-q"]))

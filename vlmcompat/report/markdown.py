@@ -1,0 +1,110 @@
+"""``reports/compat.md``: one row per cell (with its versions), one column per probe × family.
+
+Each entry reads *native → patched*: ``❌ inputs-embeds-duplicate → ✅`` means the stock
+classes fail with that known issue and vlmcompat's patch makes the probe pass. Issue ids link
+to the known-issue catalogue. Problems that are not incompatibilities (an install that failed,
+a probe that crashed, timed out or raised something unexpected) are listed under the table.
+"""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from vlmcompat import known_issues
+from vlmcompat.report import columns, install_failed, results_by_key
+from vlmcompat.results import CellResult, Mode, ProbeResult, Status
+
+MARKS = {
+    Status.PASS: "✅",
+    Status.FAIL: "❌",
+    Status.ERROR: "💥",
+    Status.SKIP: "⏭",
+    Status.TIMEOUT: "⏱",
+    Status.CRASH: "☠",
+}
+INSTALL_FAILED = "🚫"
+NOT_RUN = "—"
+LEGEND = (
+    "Each entry is *native → patched* (stock classes → with `import vlmcompat.patch`). "
+    "✅ pass · ❌ fail with a known issue (linked) · 💥 unexpected error · ⏭ skipped (not applicable) · "
+    "⏱ timeout · ☠ crash (the probe process died) · 🚫 the cell could not be installed · — not run."
+)
+STACK = ("transformers", "tokenizers", "peft", "torch")
+
+
+def issue_link(issue_id: str) -> str:
+    try:
+        return f"[{issue_id}]({known_issues.get(issue_id).anchor})"
+    except KeyError:
+        return issue_id
+
+
+def mark(result: ProbeResult | None) -> str:
+    if result is None:
+        return NOT_RUN
+    text = MARKS[result.status]
+    if result.status is Status.FAIL and result.issue:
+        text += " " + issue_link(result.issue)
+    elif result.status is Status.ERROR and result.error is not None:
+        text += f" {result.error.type}"
+    return text
+
+
+def entry(cell: CellResult, probe: str, family: str) -> str:
+    if install_failed(cell):
+        return INSTALL_FAILED
+    found = results_by_key(cell)
+    native = found.get((probe, family, Mode.NATIVE.value))
+    patched = found.get((probe, family, Mode.PATCHED.value))
+    return f"{mark(native)} → {mark(patched)}"
+
+
+def install_text(cell: CellResult) -> str:
+    status = cell.install.status.value
+    if install_failed(cell):
+        return f"{INSTALL_FAILED} {status}"
+    return f"{status} {cell.install.seconds:.1f}s" if cell.install.seconds else status
+
+
+def problems(cells: list[CellResult]) -> list[str]:
+    lines = []
+    for cell in cells:
+        if install_failed(cell):
+            tail = [ln.strip() for ln in cell.install.log_tail.strip().splitlines() if ln.strip()]
+            last = f": `{tail[-1]}`" if tail else ""
+            lines.append(f"- **{cell.cell}**: {INSTALL_FAILED} install {cell.install.status.value}{last}")
+        for r in cell.results:
+            if r.status in (Status.ERROR, Status.TIMEOUT, Status.CRASH):
+                why = r.reason or (f"{r.error.type}: {r.error.message.splitlines()[0]}" if r.error else "")
+                lines.append(f"- **{cell.cell}** {r.probe} · {r.family} ({r.mode.value}): "
+                             f"{MARKS[r.status]} {r.status.value}" + (f" — {why}" if why else ""))
+    return lines
+
+
+def seen_issues(cells: list[CellResult]) -> list[str]:
+    ids = {r.issue for c in cells for r in c.results if r.issue}
+    lines = []
+    for issue in known_issues.all_issues():
+        if issue.id in ids:
+            lines.append(f"- {issue_link(issue.id)}: {issue.title}")
+    lines.extend(f"- {i}" for i in sorted(ids - set(known_issues.IDS)))
+    return lines
+
+
+def render(cells: list[CellResult]) -> str:
+    cols = columns(cells)
+    headers = ["cell", *STACK, "install", *(f"{probe}<br>{family}" for probe, family in cols)]
+    rows = []
+    for cell in cells:
+        versions = [cell.versions.get(pkg) or "" for pkg in STACK]
+        rows.append([cell.cell, *versions, install_text(cell), *(entry(cell, p, f) for p, f in cols)])
+    parts = ["# Compatibility matrix", "", LEGEND, "", tabulate(rows, headers, tablefmt="github"), ""]
+    issues = seen_issues(cells)
+    if issues:
+        parts += ["## Known issues in this matrix", "", *issues, ""]
+    trouble = problems(cells)
+    if trouble:
+        parts += ["## Not incompatibilities", "",
+                  "Install failures, crashes, timeouts and unexpected errors: "
+                  "what went wrong around the probes, not a verdict on the libraries.", "", *trouble, ""]
+    return "\n".join(parts)
