@@ -1,0 +1,138 @@
+"""``vlmcompat gate``: fail CI on a regression, report what changed.
+
+Two modes:
+
+- ``--baseline PATH [--results PATH]``: fresh matrix results against a committed baseline, with
+  matrix.toml's declared failures (``--matrix``). Results default to ``reports/cells/*.json``.
+- ``--requirements FILE [--family F]``: build a cell from a user's own pins, run the probes
+  there, and fail when the patched path fails; native diagnoses are reported with their fixes.
+
+Exit codes: 0 nothing regressed, 1 a regression (or, with ``--strict``, an unexpected pass or a
+missing result), 2 usage/input errors. The markdown also goes to ``$GITHUB_STEP_SUMMARY``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from vlmcompat import gate
+from vlmcompat.errors import InputFileError, ResultsError, UsageError
+from vlmcompat.results import CellResult, load_cell, load_merged
+
+DEFAULT_RESULTS = Path("reports") / "cells"
+DEFAULT_MATRIX = Path("matrix.toml")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "gate", help="compare fresh results with a baseline; exit 1 on a regression",
+        description="Compare fresh probe results with a committed baseline (or check a requirements file's "
+        "pins) and exit 1 when something regressed, 0 otherwise, 2 on usage/input errors.")
+    parser.add_argument("--baseline", metavar="PATH", help="the committed merged report (reports/compat.json)")
+    parser.add_argument("--results", metavar="PATH",
+                        help=f"merged report, cell JSON or directory of cell JSONs (default: {DEFAULT_RESULTS}/*.json)")
+    parser.add_argument("--matrix", metavar="PATH",
+                        help=f"matrix.toml whose declared failures are expected (default: {DEFAULT_MATRIX} if present)")
+    parser.add_argument("--requirements", metavar="FILE", help="gate these pins instead of a baseline")
+    parser.add_argument("--family", action="append", metavar="F", help="with --requirements: the family to probe")
+    parser.add_argument("--probe", action="append", metavar="P", help="with --requirements: only this probe")
+    parser.add_argument("--strict", action="store_true", help="also fail on unexpected passes and missing results")
+    parser.add_argument("--json", action="store_true",
+                        help="print {regressions, improvements, unexpected_passes, ...} instead of markdown")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def load_results(path: str | None) -> tuple[list[CellResult], str]:
+    target = Path(path) if path else DEFAULT_RESULTS
+    if target.is_dir():
+        files = sorted(target.glob("*.json"))
+        if not files:
+            raise ResultsError(f"{target} holds no cell JSON; run the matrix (`nox -s matrix`) or pass --results PATH")
+        return [load_cell(f) for f in files], f"{target}/*.json ({len(files)} cells)"
+    if not target.exists():
+        raise ResultsError(f"{target}: no such file or directory; run the matrix first or pass --results PATH")
+    cells = load_merged(target)
+    return cells, f"{target} ({len(cells)} cells)"
+
+
+def load_expectations(path: str | None) -> dict[str, list]:
+    target = Path(path) if path else DEFAULT_MATRIX
+    if not target.exists():
+        if path:
+            raise InputFileError(f"{target}: no such file; pass the matrix.toml that declares expected failures")
+        return {}
+    from vlmcompat import matrix
+
+    return {cell.name: list(cell.expect) for cell in matrix.load(target).cells}
+
+
+def read_requirements(path: str) -> list[str]:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as exc:
+        raise InputFileError(f"cannot read {path}: {exc.strerror}; pass your requirements.txt") from None
+    requirements = []
+    for number, raw in enumerate(lines, 1):
+        line = raw.split(" #")[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("-"):
+            raise InputFileError(f"{path}:{number}: pip option {line.split()[0]!r} is not supported here; "
+                                 "list plain requirements (name==version)")
+        try:
+            Requirement(line)
+        except InvalidRequirement as exc:
+            raise InputFileError(f"{path}:{number}: {exc}; write it as name==version") from None
+        requirements.append(line)
+    if not requirements:
+        raise InputFileError(f"{path} lists no requirements; pin transformers/peft/tokenizers there")
+    return requirements
+
+
+def gate_requirements(args: argparse.Namespace) -> tuple[gate.GateReport, str]:
+    from vlmcompat import cell_runner
+
+    requirements = read_requirements(args.requirements)
+    venv, info = cell_runner.build(requirements)
+    source = f"pins: {args.requirements} ({', '.join(requirements)}); cell {venv}"
+    if info.status.value != "ok":
+        return gate.check_absolute([cell_runner.failed_install_cell("requirements", info)]), source
+    with tempfile.TemporaryDirectory() as tmp:
+        result = cell_runner.run_probe(venv, "requirements", Path(tmp) / "cell.json", args.family, args.probe)
+    report = gate.check_absolute([result])
+    for change in report.changed:
+        ids = change.now.partition("(")[2].rstrip(")")
+        if ids:
+            from vlmcompat import known_issues
+
+            change.why = f"{known_issues.get(ids).title}; fix: {known_issues.get(ids).fix}"
+    return report, source
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.requirements and args.baseline:
+        raise UsageError("--requirements and --baseline gate different things; pass one of them")
+    if args.requirements:
+        report, source = gate_requirements(args)
+    elif args.baseline:
+        baseline = load_merged(args.baseline)
+        results, where = load_results(args.results)
+        report = gate.compare(baseline, results, load_expectations(args.matrix), strict=args.strict)
+        source = f"baseline: {args.baseline} ({len(baseline)} cells) · results: {where}"
+    else:
+        raise UsageError("nothing to gate; pass --baseline reports/compat.json (CI) or --requirements FILE (your pins)")
+    report.strict = args.strict
+    markdown = gate.render_markdown(report, source)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(markdown + "\n")
+    print(json.dumps(report.to_dict(), indent=2) if args.json else markdown, end="" if not args.json else "\n")
+    return report.exit_code

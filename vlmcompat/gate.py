@@ -1,0 +1,240 @@
+"""The gate: fresh results against a committed baseline (and matrix.toml's expectations).
+
+Results are matched by cell id, then by (probe, family, mode). What counts:
+
+- **regression** (exit 1): a patched ``pass`` becomes anything else; a native outcome becomes an
+  unknown failure (``error``, ``crash``, ``timeout``) it was not before; a native ``pass`` becomes
+  a known failure that matrix.toml does not declare; a cell that installed no longer installs,
+  for a reason other than the network; an outcome that contradicts a declared expectation with
+  an unknown failure.
+- **improvement**: something that did not pass now passes (and was not declared to fail), or an
+  unknown failure became a known one.
+- **unexpected pass**: matrix.toml declares a failure and the probe passed (``xfail(strict=True)``:
+  reported, and a regression with ``--strict``).
+- **missing**: a baseline cell or result absent from the fresh run (a regression with ``--strict``).
+- **changed**: any other difference (a known failure became another known failure, ...), for the record.
+
+Everything here is pure data in, data out: no torch, no subprocesses.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+from vlmcompat.results import CellResult, InstallStatus, Mode, ProbeResult, Status
+
+UNKNOWN = (Status.ERROR, Status.CRASH, Status.TIMEOUT)
+INSTALLED = (InstallStatus.OK, InstallStatus.EXISTING)
+
+
+@dataclass
+class Change:
+    cell: str
+    probe: str = ""
+    family: str = ""
+    mode: str = ""
+    baseline: str = ""  # "pass", "fail (inputs-embeds-unexpected)", "install ok", "absent"
+    now: str = ""
+    why: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass
+class GateReport:
+    regressions: list[Change] = field(default_factory=list)
+    improvements: list[Change] = field(default_factory=list)
+    unexpected_passes: list[Change] = field(default_factory=list)
+    missing: list[Change] = field(default_factory=list)
+    changed: list[Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    strict: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.regressions or (self.strict and (self.unexpected_passes or self.missing)))
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "regressions": [c.to_dict() for c in self.regressions],
+            "improvements": [c.to_dict() for c in self.improvements],
+            "unexpected_passes": [c.to_dict() for c in self.unexpected_passes],
+            "missing": [c.to_dict() for c in self.missing],
+            "changed": [c.to_dict() for c in self.changed],
+            "notes": list(self.notes),
+            "strict": self.strict,
+            "failed": self.failed,
+        }
+
+
+def outcome(result: ProbeResult | None) -> str:
+    if result is None:
+        return "absent"
+    return f"{result.status.value} ({result.issue})" if result.issue else result.status.value
+
+
+def expectation_for(expectations: Iterable[Any], result: ProbeResult) -> Any | None:
+    """The first matrix.toml expectation covering ``result``; its probe/family/mode are shell-style
+    patterns ("*", "instructblip-*"), empty meaning any."""
+    for exp in expectations:
+        wanted = (getattr(exp, "probe", None), getattr(exp, "family", None), getattr(exp, "mode", None))
+        got = (result.probe, result.family, result.mode.value)
+        if all(fnmatch.fnmatchcase(have, str(want or "*")) for want, have in zip(wanted, got)):
+            return exp
+    return None
+
+
+def meets(result: ProbeResult, exp: Any) -> bool:
+    if result.status.value != str(exp.status):
+        return False
+    return not getattr(exp, "issue", None) or result.issue == exp.issue
+
+
+def _compare_result(cell: str, base: ProbeResult | None, now: ProbeResult, exp: Any | None,
+                    report: GateReport) -> None:
+    change = Change(cell, now.probe, now.family, now.mode.value, outcome(base), outcome(now))
+    if exp is not None and now.status is Status.PASS and str(exp.status) != Status.PASS.value:
+        change.why = f"declared {exp.status}{f' ({exp.issue})' if getattr(exp, 'issue', None) else ''} in matrix.toml"
+        if getattr(exp, "reason", None):
+            change.why += f": {exp.reason}"
+        report.unexpected_passes.append(change)
+        return
+    if exp is not None and meets(now, exp):
+        if base is not None and outcome(base) != outcome(now) and base.status is Status.PASS:
+            change.why = "declared in matrix.toml"
+            report.changed.append(change)
+        return
+    if exp is not None and now.status in UNKNOWN:
+        change.why = f"matrix.toml declares {exp.status}{f' ({exp.issue})' if exp.issue else ''}; got an unknown failure"
+        report.regressions.append(change)
+        return
+    if base is None:
+        return  # new: nothing to compare with
+    if outcome(base) == outcome(now):
+        return
+    if now.mode is Mode.PATCHED and base.status is Status.PASS:
+        change.why = "the patched path passed in the baseline"
+        report.regressions.append(change)
+    elif now.mode is Mode.NATIVE and now.status in UNKNOWN and base.status is not now.status:
+        change.why = "the stock path now fails in a way no known issue explains"
+        report.regressions.append(change)
+    elif now.mode is Mode.NATIVE and base.status is Status.PASS and now.status is Status.FAIL:
+        change.why = "the stock path broke and matrix.toml does not declare it"
+        report.regressions.append(change)
+    elif now.status is Status.PASS:
+        change.why = "now passes"
+        report.improvements.append(change)
+    elif base.status in UNKNOWN and now.status is Status.FAIL:
+        change.why = "an unknown failure is now diagnosed"
+        report.improvements.append(change)
+    else:
+        report.changed.append(change)
+
+
+def _compare_install(base: CellResult, now: CellResult, report: GateReport) -> bool:
+    """False when the fresh cell did not install (its probe results are then not compared)."""
+    if now.install.status in INSTALLED:
+        return True
+    change = Change(base.cell, baseline=f"install {base.install.status.value}", now=f"install {now.install.status.value}")
+    if now.install.status is InstallStatus.NETWORK:
+        report.notes.append(f"{now.cell}: the package index could not be reached; its results were not compared")
+    elif base.install.status in INSTALLED:
+        tail = now.install.log_tail.strip().splitlines()[-1:] or [""]
+        change.why = f"the cell no longer installs: {tail[0][:160]}".rstrip(": ")
+        report.regressions.append(change)
+    return False
+
+
+def compare(baseline: list[CellResult], results: list[CellResult], expectations: dict[str, list[Any]] | None = None,
+            strict: bool = False) -> GateReport:
+    """Gate ``results`` against ``baseline``; ``expectations`` maps cell id -> matrix.toml expectations."""
+    expectations = expectations or {}
+    report = GateReport(strict=strict)
+    fresh = {cell.cell: cell for cell in results}
+    for base in baseline:
+        now = fresh.get(base.cell)
+        if now is None:
+            report.missing.append(Change(base.cell, baseline="present", now="absent",
+                                         why="the cell is in the baseline but not in the results"))
+            continue
+        if not _compare_install(base, now, report):
+            continue
+        for base_result in base.results:
+            if now.find(base_result.probe, base_result.family, base_result.mode) is None:
+                report.missing.append(Change(base.cell, base_result.probe, base_result.family, base_result.mode.value,
+                                             outcome(base_result), "absent", "not run in the results"))
+    known = {cell.cell: cell for cell in baseline}
+    for now in results:
+        base_cell = known.get(now.cell)
+        if now.install.status not in INSTALLED:
+            continue
+        for result in now.results:
+            base = None if base_cell is None else base_cell.find(result.probe, result.family, result.mode)
+            exp = expectation_for(expectations.get(now.cell, ()), result)
+            _compare_result(now.cell, base, result, exp, report)
+    return report
+
+
+def check_absolute(results: list[CellResult]) -> GateReport:
+    """Gate without a baseline (a user's own pins): every patched probe must pass or skip."""
+    report = GateReport()
+    for cell in results:
+        if cell.install.status not in INSTALLED:
+            report.regressions.append(Change(cell.cell, now=f"install {cell.install.status.value}",
+                                             why="the requirements do not install"))
+            continue
+        for result in cell.results:
+            if result.mode is Mode.PATCHED and result.status not in (Status.PASS, Status.SKIP):
+                report.regressions.append(Change(cell.cell, result.probe, result.family, result.mode.value, "",
+                                                 outcome(result), "the patched path fails with these pins"))
+            elif result.mode is Mode.NATIVE and result.status is not Status.PASS and result.status is not Status.SKIP:
+                report.changed.append(Change(cell.cell, result.probe, result.family, result.mode.value, "",
+                                             outcome(result), "the stock path fails; `import vlmcompat.patch` fixes it"
+                                             if result.issue else "the stock path fails"))
+    return report
+
+
+_SECTIONS = (
+    ("regressions", "Regressions"),
+    ("unexpected_passes", "Unexpected passes (declared to fail in matrix.toml)"),
+    ("improvements", "Improvements"),
+    ("missing", "Missing from the results"),
+    ("changed", "Other changes"),
+)
+_HEADERS = ["cell", "probe", "family", "mode", "baseline", "now", "why"]
+
+
+def verdict(report: GateReport) -> str:
+    counts = [f"{title.split(' (')[0].lower()}: {len(getattr(report, key))}" for key, title in _SECTIONS
+              if getattr(report, key)]
+    summary = ", ".join(counts) if counts else "no changes"
+    if report.failed:
+        return f"FAILED: {summary}"
+    return f"passed: {summary}"
+
+
+def render_markdown(report: GateReport, source: str = "") -> str:
+    """A short markdown diff for a CI job summary."""
+    from tabulate import tabulate
+
+    lines = [f"## vlmcompat gate {verdict(report)}", ""]
+    if source:
+        lines += [source, ""]
+    for key, title in _SECTIONS:
+        changes: list[Change] = getattr(report, key)
+        if not changes:
+            continue
+        rows = [[c.cell, c.probe, c.family, c.mode, c.baseline, c.now, c.why] for c in changes]
+        lines += [f"### {title}", "", tabulate(rows, headers=_HEADERS, tablefmt="github"), ""]
+    for note in report.notes:
+        lines.append(f"- note: {note}")
+    if report.strict:
+        lines.append("- strict: unexpected passes and missing results fail the gate")
+    return "\n".join(lines).rstrip() + "\n"
