@@ -34,6 +34,16 @@ def _load_ref(ref: str) -> Probe:
     return getattr(importlib.import_module(module), attr)
 
 
+def _broken(ref: str, exc: BaseException) -> Probe:
+    """Stand-in for a built-in probe whose module fails to import: every run reports the error."""
+    name = ref.partition(":")[0].rsplit(".", 1)[-1].replace("_", "-")
+
+    def run(family, mode):
+        raise RuntimeError(f"probe module {ref} could not be imported: {type(exc).__name__}: {exc}")
+
+    return Probe(name=name, summary=f"(could not be imported: {type(exc).__name__})", run=run, families=("-",))
+
+
 def register(probe: object, source: str = "<direct>") -> None:
     if not isinstance(probe, Probe):
         raise UsageError(f"probe {source} is a {type(probe).__name__}, not a vlmcompat.probes.Probe; fix that plugin")
@@ -51,9 +61,11 @@ def _ensure_loaded() -> None:
         try:
             probe = _load_ref(ref)
         except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("vlmcompat.probes."):
+            if exc.name and exc.name == ref.partition(":")[0]:
                 continue  # a built-in that this build does not ship
-            raise
+            probe = _broken(ref, exc)
+        except Exception as exc:  # a probe that cannot even be imported here is a result, not a crash
+            probe = _broken(ref, exc)
         register(probe, ref)
     for ep in importlib.metadata.entry_points(group="vlmcompat.probes"):
         register(ep.load(), f"entry point {ep.name!r} ({ep.value})")

@@ -42,6 +42,7 @@ QFORMER = dict(
 )
 T5 = dict(
     model_type="t5",
+    architectures=["T5ForConditionalGeneration"],
     vocab_size=TEXT_VOCAB,
     d_model=32,  # 2048
     d_ff=64,  # 5120
@@ -57,6 +58,7 @@ T5 = dict(
 )
 LLAMA = dict(
     model_type="llama",
+    architectures=["LlamaForCausalLM"],
     vocab_size=TEXT_VOCAB,
     hidden_size=32,  # 4096
     intermediate_size=64,  # 11008
