@@ -69,9 +69,14 @@ def report(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def gate(session: nox.Session) -> None:
-    """Compare reports/compat.json with the committed baseline (args go to `vlmcompat gate`)."""
-    args = session.posargs or ["--baseline", "reports/baseline.json", "--results", "reports/compat.json"]
-    session.run(sys.executable, "-m", "vlmcompat", "gate", *args)
+    """Fresh reports/cells/*.json against the committed reports/compat.json; fails on a regression.
+
+    Args after -- replace the defaults and go to `vlmcompat gate` (e.g. -- --strict --baseline-ref origin/main).
+    """
+    defaults = ["--baseline", "reports/compat.json", "--baseline-ref", "HEAD", "--results", "reports/cells"]
+    args = session.posargs if session.posargs and session.posargs[0].startswith("--baseline") else \
+        [*defaults, *session.posargs]
+    session.run(sys.executable, "-m", "vlmcompat", "gate", *args, external=True)
 
 
 @nox.session(venv_backend="uv")

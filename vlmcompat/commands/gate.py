@@ -33,6 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description="Compare fresh probe results with a committed baseline (or check a requirements file's "
         "pins) and exit 1 when something regressed, 0 otherwise, 2 on usage/input errors.")
     parser.add_argument("--baseline", metavar="PATH", help="the committed merged report (reports/compat.json)")
+    parser.add_argument("--baseline-ref", metavar="REV",
+                        help="read --baseline as committed at this git revision (e.g. HEAD), not from the work tree")
     parser.add_argument("--results", metavar="PATH",
                         help=f"merged report, cell JSON or directory of cell JSONs (default: {DEFAULT_RESULTS}/*.json)")
     parser.add_argument("--matrix", metavar="PATH",
@@ -58,6 +60,20 @@ def load_results(path: str | None) -> tuple[list[CellResult], str]:
         raise ResultsError(f"{target}: no such file or directory; run the matrix first or pass --results PATH")
     cells = load_merged(target)
     return cells, f"{target} ({len(cells)} cells)"
+
+
+def committed_baseline(path: str, rev: str, tmpdir: str) -> Path:
+    """``git show REV:PATH`` into a temporary file (the matrix run may have rewritten PATH)."""
+    import subprocess
+
+    proc = subprocess.run(["git", "show", f"{rev}:{Path(path).as_posix()}"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        reason = (proc.stderr.strip().splitlines() or ["git failed"])[-1]
+        raise ResultsError(f"no committed baseline at {rev}:{path} ({reason}); run the matrix and commit "
+                           f"{path}, or pass --baseline without --baseline-ref")
+    target = Path(tmpdir) / "baseline.json"
+    target.write_text(proc.stdout, encoding="utf-8")
+    return target
 
 
 def load_expectations(path: str | None) -> dict[str, list]:
@@ -117,15 +133,22 @@ def gate_requirements(args: argparse.Namespace) -> tuple[gate.GateReport, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.baseline_ref and not args.baseline:
+        raise UsageError("--baseline-ref needs --baseline PATH (e.g. --baseline reports/compat.json --baseline-ref HEAD)")
     if args.requirements and args.baseline:
         raise UsageError("--requirements and --baseline gate different things; pass one of them")
     if args.requirements:
         report, source = gate_requirements(args)
     elif args.baseline:
-        baseline = load_merged(args.baseline)
+        if args.baseline_ref:
+            with tempfile.TemporaryDirectory() as tmp:
+                baseline = load_merged(committed_baseline(args.baseline, args.baseline_ref, tmp))
+        else:
+            baseline = load_merged(args.baseline)
         results, where = load_results(args.results)
         report = gate.compare(baseline, results, load_expectations(args.matrix), strict=args.strict)
-        source = f"baseline: {args.baseline} ({len(baseline)} cells) · results: {where}"
+        label = f"{args.baseline_ref}:{args.baseline}" if args.baseline_ref else args.baseline
+        source = f"baseline: {label} ({len(baseline)} cells) · results: {where}"
     else:
         raise UsageError("nothing to gate; pass --baseline reports/compat.json (CI) or --requirements FILE (your pins)")
     report.strict = args.strict
