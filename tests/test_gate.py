@@ -177,3 +177,24 @@ def test_cli_usage_and_input_errors_exit_2(tmp_path, monkeypatch, capsys, argv, 
     paths = {"b": str(BEFORE), "empty": str(tmp_path / "empty"), "bad": str(tmp_path / "bad.txt")}
     assert cli.main([a.format(**paths) for a in argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_cli_baseline_ref_reads_the_committed_baseline(tmp_path, monkeypatch, capsys):
+    import subprocess
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reports").mkdir()
+    baseline = tmp_path / "reports" / "compat.json"
+    baseline.write_text(json.dumps(merge([load_cell(BEFORE)])))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run(["git", "init", "-q"], check=True)
+    subprocess.run([*git, "add", "reports/compat.json"], check=True)
+    subprocess.run([*git, "commit", "-qm", "baseline"], check=True)
+    baseline.write_text(json.dumps(merge([load_cell(AFTER)])))  # a matrix run rewrote it
+    args = ["gate", "--baseline", "reports/compat.json", "--results", str(AFTER), "--json"]
+    assert cli.main([*args, "--baseline-ref", "HEAD"]) == 1  # against the committed file
+    assert json.loads(capsys.readouterr().out)["regressions"]
+    assert cli.main(args) == 0  # against the work tree's file
+    capsys.readouterr()
+    assert cli.main(["gate", "--baseline", "reports/other.json", "--baseline-ref", "HEAD"]) == 2
+    assert "no committed baseline at HEAD:reports/other.json" in capsys.readouterr().err
