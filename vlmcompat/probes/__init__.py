@@ -1,14 +1,15 @@
 """The probe registry: built-ins listed explicitly, third-party probes via entry points.
 
-Third-party probes register through the ``vlmcompat.probes`` entry-point group; each entry
-point must resolve to a :class:`~vlmcompat.probes.base.Probe`. A bad one is rejected with a
-message naming it.
+Third-party probes register through the ``vlmcompat.probes`` entry-point group, or without
+packaging through ``VLMCOMPAT_PROBES=module:attr,...``; each must resolve to a
+:class:`~vlmcompat.probes.base.Probe`. A bad one is rejected with a message naming it.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import os
 
 from vlmcompat.errors import UsageError
 from vlmcompat.probes.base import Probe, ProbeFailed, ProbeSkipped
@@ -24,6 +25,8 @@ BUILTIN = (
     "vlmcompat.probes.training_step:PROBE",
     "vlmcompat.probes.tokenizer_format:PROBE",
 )
+
+EXTRA_ENV = "VLMCOMPAT_PROBES"
 
 _REGISTRY: dict[str, Probe] = {}
 _LOADED = False
@@ -69,6 +72,12 @@ def _ensure_loaded() -> None:
         register(probe, ref)
     for ep in importlib.metadata.entry_points(group="vlmcompat.probes"):
         register(ep.load(), f"entry point {ep.name!r} ({ep.value})")
+    for ref in filter(None, (r.strip() for r in os.environ.get(EXTRA_ENV, "").split(","))):
+        try:
+            probe = _load_ref(ref)
+        except (ImportError, AttributeError) as exc:
+            raise UsageError(f"{EXTRA_ENV} names {ref!r}, which cannot be loaded ({exc}); use module:attribute") from None
+        register(probe, f"{EXTRA_ENV} {ref!r}")
 
 
 def all_probes() -> dict[str, Probe]:
