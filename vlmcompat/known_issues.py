@@ -70,7 +70,11 @@ _ISSUES = [
         signatures=(
             r"(\w+\.)?forward\(\) got an unexpected keyword argument '(inputs_embeds|decoder_inputs_embeds|decoder_input_ids)'",
         ),
-        affected=(Range("transformers", ">=4.27,<4.52"),),
+        affected=(
+            Range("transformers", ">=4.27,<4.52", evidence="bisected",
+                  note="upper bound bisected (InstructBLIP-T5, SEQ_2_SEQ_LM, peft 0.16.0): 4.51.3 is the last "
+                  "release with this error, 4.52.1 the first without (4.52.0 is yanked); the lower bound is a lead"),
+        ),
         patch="instructblip_forward",
         links=("https://github.com/huggingface/peft/issues/1325",),
     ),
@@ -84,7 +88,11 @@ _ISSUES = [
         ),
         fix="`import vlmcompat.patch`; or upgrade to transformers>=4.54; or use task_type=None.",
         signatures=(r"got multiple values for keyword argument '(inputs_embeds|input_ids|attention_mask)'",),
-        affected=(Range("transformers", ">=4.52,<4.54"),),
+        affected=(
+            Range("transformers", ">=4.52,<4.54", evidence="bisected",
+                  note="lower bound bisected (InstructBLIP-T5, SEQ_2_SEQ_LM, peft 0.16.0): first in 4.52.1 "
+                  "(4.52.0 is yanked), still in 4.53.3"),
+        ),
         patch="instructblip_forward",
     ),
     KnownIssue(
@@ -102,7 +110,11 @@ _ISSUES = [
             r"Config|Processor|Model)\w*",
             r"No module named 'transformers\.models\.(\w+)'",
         ),
-        affected=(Range("transformers", "<4.31", note="InstructBLIP"),),
+        affected=(
+            Range("transformers", "<4.31", evidence="bisected",
+                  note="InstructBLIP: 4.30.2 is the last release without InstructBlipForConditionalGeneration, "
+                  "4.31.0 the first with it"),
+        ),
     ),
     KnownIssue(
         id="tokenizer-format",
