@@ -90,8 +90,8 @@ _ISSUES = [
         signatures=(r"got multiple values for keyword argument '(inputs_embeds|input_ids|attention_mask)'",),
         affected=(
             Range("transformers", ">=4.52,<4.54", evidence="bisected",
-                  note="lower bound bisected (InstructBLIP-T5, SEQ_2_SEQ_LM, peft 0.16.0): first in 4.52.1 "
-                  "(4.52.0 is yanked), still in 4.53.3"),
+                  note="both bounds bisected (InstructBLIP-T5, SEQ_2_SEQ_LM, peft 0.16.0): first in 4.52.1 "
+                  "(4.52.0 is yanked), last in 4.53.3; 4.54.0 passes"),
         ),
         patch="instructblip_forward",
     ),
