@@ -44,7 +44,7 @@ def matrix(session: nox.Session, cell: str) -> None:
             session.warn(matrix_cell.describe_failure(spec, info))
             return
         session.run("python", *matrix_cell.probe_args(spec, out, info.seconds, session.posargs),
-                    env=matrix_cell.PROBE_ENV, success_codes=range(-64, 256))
+                    env=matrix_cell.probe_env(), success_codes=range(-64, 256))
         if matrix_cell.record_missing_results(out, spec, info) is not None:
             session.warn(f"{cell}: the probe command wrote no results; recorded as a crash")
     finally:
@@ -53,7 +53,7 @@ def matrix(session: nox.Session, cell: str) -> None:
 
 def _refresh_report(session: nox.Session) -> None:
     try:
-        session.notify("report")  # serial runs: once, after every cell
+        session.notify("report", posargs=[])  # serial runs: once, after every cell
     except ValueError:  # under --parallel each cell refreshes the report itself (serialised by a lock)
         from vlmcompat.commands import report
 

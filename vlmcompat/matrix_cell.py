@@ -17,12 +17,13 @@ Bytecode: this kind of machine sets PYTHONDONTWRITEBYTECODE=1, so every probe pr
 compile transformers from source again. Compiling the whole venv at install time
 (``--compile-bytecode``) costs ~22 s per cell here; letting the first probe process write
 ``__pycache__`` for the modules it imports costs ~0.7 s and saves ~2.5 s in every later
-process (figures from ``python benchmarks/cells.py --bytecode``). So :data:`PROBE_ENV`
-re-enables bytecode writing inside the cell's own venv.
+process (figures from ``python benchmarks/cells.py --bytecode``). So :func:`probe_env`
+re-enables bytecode writing, into a cache directory shared by all cells.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -34,8 +35,16 @@ from vlmcompat.results import (CellResult, InstallInfo, InstallStatus, Mode, Pro
 
 CELLS_DIR = Path("reports") / "cells"
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
-# "" counts as unset for CPython: the first probe process compiles what it imports.
-PROBE_ENV = {"PYTHONDONTWRITEBYTECODE": ""}
+
+def probe_env(cache_root: Path | None = None) -> dict[str, str]:
+    """Environment for the probe command: write bytecode, but into one cache outside every tree.
+
+    ``PYTHONDONTWRITEBYTECODE=""`` counts as unset for CPython, so the first probe process
+    compiles what it imports; ``PYTHONPYCACHEPREFIX`` keeps those files out of the source
+    checkout (linked into the cell) and out of the host's site-packages (shared torch).
+    """
+    cache_root = cache_root or Path(os.environ.get("VLMCOMPAT_CACHE", Path.home() / ".cache" / "vlmcompat"))
+    return {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": str(cache_root / "pycache")}
 RUNTIME_REQUIREMENTS = ["tabulate"]  # vlmcompat's own dependency besides packaging (which the stack brings)
 CRASH_PROBE = "probe-command"
 
