@@ -11,7 +11,6 @@ source checkout and an installed wheel alike, and adds nothing else from the hos
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import subprocess
 from pathlib import Path
@@ -86,7 +85,3 @@ def run_probe(venv: Path, cell: str, out: Path, families: list[str] | None = Non
 def failed_install_cell(cell: str, info: InstallInfo) -> CellResult:
     return CellResult(cell=cell, install=info)
 
-
-def summary(result: CellResult) -> str:
-    return json.dumps({"cell": result.cell, "install": result.install.status.value,
-                       "results": [r.to_dict() for r in result.results]})
