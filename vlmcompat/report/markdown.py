@@ -33,10 +33,8 @@ STACK = ("transformers", "tokenizers", "peft", "torch")
 
 
 def issue_link(issue_id: str) -> str:
-    try:
-        return f"[{issue_id}]({known_issues.get(issue_id).anchor})"
-    except KeyError:
-        return issue_id
+    """A reference-style link (defined under the table) for catalogued ids; new ids stay plain."""
+    return f"[{issue_id}]" if issue_id in known_issues.IDS else issue_id
 
 
 def mark(result: ProbeResult | None) -> str:
@@ -81,14 +79,16 @@ def problems(cells: list[CellResult]) -> list[str]:
     return lines
 
 
-def seen_issues(cells: list[CellResult]) -> list[str]:
+def seen_issues(cells: list[CellResult]) -> tuple[list[str], list[str]]:
+    """The catalogue entries the matrix shows (list lines) and their link definitions."""
     ids = {r.issue for c in cells for r in c.results if r.issue}
-    lines = []
+    lines, links = [], []
     for issue in known_issues.all_issues():
         if issue.id in ids:
-            lines.append(f"- {issue_link(issue.id)}: {issue.title}")
-    lines.extend(f"- {i}" for i in sorted(ids - set(known_issues.IDS)))
-    return lines
+            lines.append(f"- {issue_link(issue.id)} — {issue.title}")
+            links.append(f"[{issue.id}]: {issue.anchor}")
+    lines.extend(f"- {i} — not in the catalogue yet" for i in sorted(ids - set(known_issues.IDS)))
+    return lines, links
 
 
 def render(cells: list[CellResult]) -> str:
@@ -99,7 +99,7 @@ def render(cells: list[CellResult]) -> str:
         versions = [cell.versions.get(pkg) or "" for pkg in STACK]
         rows.append([cell.cell, *versions, install_text(cell), *(entry(cell, p, f) for p, f in cols)])
     parts = ["# Compatibility matrix", "", LEGEND, "", tabulate(rows, headers, tablefmt="github"), ""]
-    issues = seen_issues(cells)
+    issues, links = seen_issues(cells)
     if issues:
         parts += ["## Known issues in this matrix", "", *issues, ""]
     trouble = problems(cells)
@@ -107,4 +107,6 @@ def render(cells: list[CellResult]) -> str:
         parts += ["## Not incompatibilities", "",
                   "Install failures, crashes, timeouts and unexpected errors: "
                   "what went wrong around the probes, not a verdict on the libraries.", "", *trouble, ""]
+    if links:
+        parts += [*links, ""]
     return "\n".join(parts)
