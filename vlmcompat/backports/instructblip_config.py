@@ -89,6 +89,12 @@ class InstructBlipConfig(PretrainedConfig):
         self.vision_config = InstructBlipVisionConfig(**vision_config)
         self.qformer_config = InstructBlipQFormerConfig(**qformer_config)
         text_model_type = text_config.get("model_type", "opt")
+        if text_model_type not in CONFIG_MAPPING:
+            import transformers
+
+            raise ValueError(f"transformers {transformers.__version__} has no {text_model_type!r} language model, "
+                             "which this InstructBLIP config names; install a transformers release that has it "
+                             "(LLaMA: 4.28+)")
         self.text_config = CONFIG_MAPPING[text_model_type](**text_config)
 
         self.tie_word_embeddings = self.text_config.tie_word_embeddings
