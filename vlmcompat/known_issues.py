@@ -172,6 +172,21 @@ _ISSUES = [
         "examples in the collator.",
         signatures=(r"loss is (nan|NaN)",),
     ),
+    KnownIssue(
+        id="legacy-loss-shape",
+        title="Legacy (prepend) inputs with a causal LM: logits and labels differ in length",
+        cause=(
+            "On legacy inputs the query embeddings are prepended, so the logits are num_query_tokens longer than "
+            "the labels; InstructBLIP 4.52-4.54 switched to self.loss_function without slicing the logits to the "
+            "labels first."
+        ),
+        fix="`import vlmcompat.patch` (the patched forward slices the logits to the labels, as earlier releases "
+        "did); or re-save the processor with num_query_tokens and set image_token_id so inputs are expanded; or "
+        "use transformers>=4.55 with expanded inputs.",
+        signatures=(r"Expected input batch_size \(\d+\) to match target batch_size \(\d+\)",),
+        affected=(Range("transformers", ">=4.52,<4.55", note="InstructBLIP with a decoder-only LM, legacy inputs"),),
+        patch="instructblip_forward",
+    ),
 ]
 
 _BY_ID = {issue.id: issue for issue in _ISSUES}

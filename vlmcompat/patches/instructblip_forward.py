@@ -160,6 +160,6 @@ def _plan() -> Plan:
 PATCH = Patch(
     name="instructblip_forward",
     summary="version-aware InstructBLIP forward/generate: PEFT inputs_embeds, both image-token formats",
-    fixes=("inputs-embeds-unexpected", "inputs-embeds-duplicate", "image-token-expansion"),
+    fixes=("inputs-embeds-unexpected", "inputs-embeds-duplicate", "image-token-expansion", "legacy-loss-shape"),
     plan=_plan,
 )
