@@ -166,3 +166,43 @@ def _reduce(total, flat_labels, num_items_in_batch):
     if num_items_in_batch is not None:
         return total / num_items_in_batch
     return total / (flat_labels != IGNORE_INDEX).sum()  # 0/0 = NaN when all are masked, as stock
+
+
+def run_language_model(lm: LanguageModel, embeds, attention_mask, labels=None, num_items_in_batch=None,
+                       decoder_input_ids=None, decoder_attention_mask=None, **common: Any):
+    """Call the language model with ``inputs_embeds`` only; returns ``(outputs, logits, loss)``.
+
+    Causal LMs: logits over every position (the head applied separately for layouts with a
+    bare decoder) and :func:`causal_lm_loss`. Encoder-decoder LMs: the LM's own loss, or
+    :func:`seq2seq_loss` when ``num_items_in_batch`` is given.
+    """
+    common.update(inputs_embeds=embeds, attention_mask=attention_mask, return_dict=True)
+    if not lm.is_encoder_decoder:
+        outputs = call_supported(lm.module, **common)
+        logits = outputs.logits if lm.head is None else lm.head(outputs[0])
+        loss = None if labels is None else causal_lm_loss(logits, labels, num_items_in_batch)
+        return outputs, logits, loss
+    outputs = call_supported(lm.module, decoder_input_ids=decoder_input_ids,
+                             decoder_attention_mask=decoder_attention_mask, labels=labels, **common)
+    loss = None
+    if labels is not None:
+        loss = outputs.loss if num_items_in_batch is None else seq2seq_loss(outputs.logits, labels, num_items_in_batch)
+    return outputs, outputs.logits, loss
+
+
+def pop_injected(kwargs: dict[str, Any], *names: str) -> None:
+    """Drop arguments PEFT's task-type wrappers inject as None (``decoder_inputs_embeds`` ...)."""
+    for name in names:
+        if name in kwargs and kwargs[name] is None:
+            del kwargs[name]
+
+
+def output_class(model: Any, name: str):
+    """The ``ModelOutput`` class ``name`` from the module of the model's class (or a base class)."""
+    import sys
+
+    for cls in type(model).__mro__:
+        out = getattr(sys.modules.get(cls.__module__), name, None)
+        if out is not None:
+            return out
+    raise ForwardInputError(f"{type(model).__name__}'s module has no {name}")

@@ -49,6 +49,7 @@ BUILTIN = (
     "vlmcompat.patches.instructblip_forward:PATCH",
     "vlmcompat.patches.tokenizer_load:PATCH",
     "vlmcompat.patches.backport_classes:PATCH",
+    "vlmcompat.patches.blip2_forward:PATCH",
 )
 
 _lock = threading.RLock()

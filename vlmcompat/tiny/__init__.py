@@ -25,6 +25,7 @@ class Family:
     lm: str  # the builder's language-model argument
     lora_targets: tuple[str, ...]  # LoRA target modules in the language model
     peft_task_type: str  # the task type people use with get_peft_model
+    extra_trainable: tuple[str, ...] = ()  # name parts of non-LoRA parameters the recipe also trains
 
     @property
     def is_seq2seq(self) -> bool:
@@ -40,6 +41,12 @@ FAMILIES: dict[str, Family] = {
         Family("instructblip-llama", "InstructBlipForConditionalGeneration", "causal", "4.31",
                "vlmcompat.tiny.instructblip:build", "vlmcompat.tiny.instructblip:make_batch", "llama",
                ("q_proj", "v_proj"), "CAUSAL_LM"),
+        Family("blip2-opt", "Blip2ForConditionalGeneration", "causal", "4.27",
+               "vlmcompat.tiny.blip2:build", "vlmcompat.tiny.blip2:make_batch", "opt",
+               ("q_proj", "v_proj"), "CAUSAL_LM"),
+        Family("blip2-t5", "Blip2ForConditionalGeneration", "seq2seq", "4.27",
+               "vlmcompat.tiny.blip2:build", "vlmcompat.tiny.blip2:make_batch", "t5",
+               ("q", "v"), "SEQ_2_SEQ_LM"),
     )
 }
 
