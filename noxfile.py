@@ -5,12 +5,15 @@
     nox -s "matrix(newest)" -- --probe model-class   # one cell; args after -- go to `vlmcompat probe`
     nox -s report                              # reports/compat.md + compat.json from reports/cells
 
+VLMCOMPAT_MATRIX=other.toml and VLMCOMPAT_REPORTS=dir/ point it at another matrix / reports folder.
+
 The logic lives in vlmcompat.matrix (matrix.toml), vlmcompat.matrix_cell (installing and
 running one cell) and vlmcompat.commands.report; this file only wires them to nox.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -26,7 +29,9 @@ from vlmcompat.results import InstallStatus  # noqa: E402
 nox.needs_version = ">=2026.8.10"
 nox.options.sessions = ["tests"]
 
-MATRIX = matrix_file.load(ROOT / "matrix.toml")
+MATRIX_PATH = Path(os.environ.get("VLMCOMPAT_MATRIX", ROOT / "matrix.toml"))
+MATRIX = matrix_file.load(MATRIX_PATH)
+REPORTS = Path(os.environ.get("VLMCOMPAT_REPORTS", ROOT / "reports"))  # where cells/ and compat.* go
 
 
 @nox.session(venv_backend="uv", allow_parallel=True)
@@ -34,7 +39,7 @@ MATRIX = matrix_file.load(ROOT / "matrix.toml")
 def matrix(session: nox.Session, cell: str) -> None:
     """Install one cell (torch shared from the host) and run every probe in it."""
     spec = MATRIX.get(cell)
-    out = ROOT / matrix_cell.result_path(cell)
+    out = matrix_cell.result_path(cell, REPORTS / "cells")
     matrix_cell.prepare(out)
     try:
         info = matrix_cell.install(Path(session.virtualenv.location), spec, ROOT)
@@ -57,14 +62,16 @@ def _refresh_report(session: nox.Session) -> None:
     except ValueError:  # under --parallel each cell refreshes the report itself (serialised by a lock)
         from vlmcompat.commands import report
 
-        report.write_reports(ROOT / matrix_cell.CELLS_DIR, str(ROOT / report.DEFAULT_MD),
-                             str(ROOT / report.DEFAULT_JSON), matrix_path=str(ROOT / "matrix.toml"))
+        report.write_reports(REPORTS / "cells", str(REPORTS / "compat.md"), str(REPORTS / "compat.json"),
+                             matrix_path=str(MATRIX_PATH))
 
 
 @nox.session(venv_backend="none", allow_parallel=True)
 def report(session: nox.Session) -> None:
     """reports/compat.md and reports/compat.json from reports/cells (args go to `vlmcompat report`)."""
-    session.run(sys.executable, "-m", "vlmcompat", "report", *session.posargs)
+    args = session.posargs or [str(REPORTS / "cells"), "--md", str(REPORTS / "compat.md"),
+                               "--json", str(REPORTS / "compat.json"), "--matrix", str(MATRIX_PATH)]
+    session.run(sys.executable, "-m", "vlmcompat", "report", *args)
 
 
 @nox.session(venv_backend="none")
