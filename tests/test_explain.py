@@ -154,7 +154,6 @@ def test_fix_carries_pin_advice_for_the_missing_symbol():
     "RuntimeError: CUDA out of memory. Tried to allocate 20.00 MiB",
     "TypeError: forward() got an unexpected keyword argument 'pixel_values'",
     "ImportError: cannot import name 'soft_unicode' from 'markupsafe'",
-    "ValueError: Expected input batch_size (22) to match target batch_size (14).",
     "just some words",
 ])
 def test_unknown_errors_are_not_guessed(text):
@@ -196,3 +195,11 @@ def test_cli_reads_standard_input(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert out.startswith("image-token-expansion (confidence 0.95)")
     assert "fix:" in out
+
+
+def test_legacy_loss_shape_is_recognised():
+    """Measured here: InstructBLIP-LLaMA, legacy inputs with labels, transformers 4.53.3."""
+    from vlmcompat import explain
+
+    matches = explain.explain("ValueError: Expected input batch_size (26) to match target batch_size (18).")
+    assert [m.issue for m in matches] == ["legacy-loss-shape"]
