@@ -96,13 +96,13 @@ def fallback_metrics() -> Metrics:
 
     torch.manual_seed(0)
     config = transformers.T5Config(vocab_size=64, d_model=16, d_kv=4, d_ff=32, num_layers=1, num_decoder_layers=1,
-                                   num_heads=2, decoder_start_token_id=0, pad_token_id=0)
+                                   num_heads=2, decoder_start_token_id=0, pad_token_id=0, dropout_rate=0.0)
     model = lora_fallback.inject(transformers.T5ForConditionalGeneration(config), ["q", "v"], r=2, alpha=4, dropout=0.0)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=1e-2)
+    optimizer = torch.optim.AdamW(trainable, lr=5e-2)
     ids, labels = torch.randint(1, 64, (2, 5)), torch.randint(1, 64, (2, 3))
     losses = []
-    for _ in range(3):
+    for _ in range(5):
         loss = model(input_ids=ids, labels=labels).loss
         loss.backward()
         optimizer.step()
