@@ -50,6 +50,7 @@ BUILTIN = (
     "vlmcompat.patches.tokenizer_load:PATCH",
     "vlmcompat.patches.backport_classes:PATCH",
     "vlmcompat.patches.blip2_forward:PATCH",
+    "vlmcompat.patches.llava_forward:PATCH",
 )
 
 _lock = threading.RLock()

@@ -16,6 +16,8 @@ The two formats must also give the same loss on the same weights.
 
 from __future__ import annotations
 
+import contextlib
+
 from vlmcompat import tiny
 from vlmcompat.probes.base import Metrics, Probe, ProbeFailed
 from vlmcompat.probes.common import require_class, without
@@ -30,6 +32,15 @@ def _lm_sequence_length(outputs, seq2seq: bool) -> int:
     return int(outputs.logits.shape[1])
 
 
+@contextlib.contextmanager
+def _rejection(input_format: str):
+    """A model that validates its inputs (LLaVA) rejects a format with a ValueError: the same issue."""
+    try:
+        yield
+    except ValueError as exc:
+        raise ProbeFailed("image-token-expansion", f"{input_format} inputs are rejected: {exc}") from exc
+
+
 def run(family: str, mode: Mode) -> Metrics:
     import torch
 
@@ -38,7 +49,7 @@ def run(family: str, mode: Mode) -> Metrics:
     # 1. legacy checkpoint, legacy inputs
     legacy_model = tiny.build(family, seed=0, image_token=False)
     legacy_batch = tiny.make_batch(family, expanded=False)
-    with torch.no_grad():
+    with torch.no_grad(), _rejection("legacy"):
         legacy_loss = float(legacy_model(**legacy_batch).loss)
     metrics["legacy_loss"] = legacy_loss
     # 2. expanded inputs, config with the image token id
@@ -47,7 +58,7 @@ def run(family: str, mode: Mode) -> Metrics:
     probe_inputs = without(batch, "labels")
     if fam.is_seq2seq:
         probe_inputs["decoder_input_ids"] = torch.zeros((batch["input_ids"].shape[0], 1), dtype=torch.long)
-    with torch.no_grad():
+    with torch.no_grad(), _rejection("expanded"):
         outputs = model(**probe_inputs)
         expanded_loss = float(model(**batch).loss)
     received, expected = _lm_sequence_length(outputs, fam.is_seq2seq), int(batch["input_ids"].shape[1])

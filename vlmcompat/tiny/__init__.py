@@ -47,6 +47,9 @@ FAMILIES: dict[str, Family] = {
         Family("blip2-t5", "Blip2ForConditionalGeneration", "seq2seq", "4.27",
                "vlmcompat.tiny.blip2:build", "vlmcompat.tiny.blip2:make_batch", "t5",
                ("q", "v"), "SEQ_2_SEQ_LM"),
+        Family("llava", "LlavaForConditionalGeneration", "causal", "4.36",
+               "vlmcompat.tiny.llava:build", "vlmcompat.tiny.llava:make_batch", "llama",
+               ("q_proj", "v_proj"), "CAUSAL_LM"),
     )
 }
 
