@@ -1,0 +1,159 @@
+"""vlmcompat doctor: issues that apply, pins with their evidence, exit codes; and (cells) the
+advised pins, installed, really import and train."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vlmcompat import cells, doctor, known_issues, peft_pins
+from vlmcompat.results import CellResult, Mode, ProbeResult, Status
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = REPO / "vlmcompat" / "peft_smoke.py"
+FIXES = {"inputs-embeds-unexpected": "instructblip_forward", "image-token-expansion": "instructblip_forward",
+         "tokenizer-format": "tokenizer_load"}
+BROKEN = {"python": "3.11.7", "torch": "2.13.0", "transformers": "4.40.0", "tokenizers": "0.19.1", "peft": "0.16.0"}
+IMPORT_ERROR = "ImportError: cannot import name 'EncoderDecoderCache' from 'transformers' (/x/__init__.py)"
+
+
+def with_results(c: CellResult, imports: bool, trains: bool | None) -> CellResult:
+    c.results = [ProbeResult("peft-import", "peft", Mode.NATIVE, Status.PASS if imports else Status.FAIL)]
+    if trains is not None:
+        c.results.append(ProbeResult("training-step", "instructblip-t5", Mode.PATCHED,
+                                     Status.PASS if trains else Status.FAIL))
+    return c
+
+
+def matrix_cell(name, transformers, peft, imports=True, trains=True):
+    return with_results(CellResult(name, {"transformers": transformers, "peft": peft}), imports, trains)
+
+
+def test_broken_pair_is_unfixed_and_gets_both_measured_pins():
+    d = doctor.diagnose(BROKEN, [], FIXES, import_error=IMPORT_ERROR, import_checked=True)
+    assert d.to_json()["issues"][0] == "peft-import" and d.unfixed == ["peft-import"] and d.exit_code == 1
+    pins = d.to_json()["pins"]
+    newest = peft_pins.newest_peft_for("4.40.0")
+    assert pins == {"peft": f"=={newest.peft}", "transformers": peft_pins.row_for("0.16.0").trains}
+    assert pins["transformers"] == ">=4.44.0,<5.0.0"
+    evidence = d.to_json()["evidence"]
+    assert evidence["issues"]["peft-import"]["sources"] == [f"import check: {IMPORT_ERROR}"]
+    assert all(s.startswith("measured: ") for s in evidence["pins"]["peft"]["sources"])
+    assert {"inputs-embeds-unexpected", "tokenizer-format", "image-token-expansion"} <= set(d.to_json()["issues"])
+
+
+def test_without_an_import_check_the_table_and_matrix_decide():
+    matrix = [matrix_cell("t4.40-p0.16", "4.40.2", "0.16.0", imports=False, trains=None)]
+    d = doctor.diagnose(BROKEN, matrix, FIXES)
+    sources = d.to_json()["evidence"]["issues"]["peft-import"]["sources"]
+    assert sources[0].startswith("measured: peft 0.16.0 imports with transformers>=4.44.0")
+    assert sources[1] == "matrix: cell t4.40-p0.16 (transformers 4.40.2, peft 0.16.0): peft-import fails"
+
+
+def test_matrix_cells_add_evidence_and_contradictions_remove_candidates():
+    newest = peft_pins.newest_peft_for("4.40.0").peft
+    matrix = [matrix_cell("agree", "4.40.2", newest),
+              matrix_cell("older", "4.40.2", "0.10.0"),
+              matrix_cell("other-minor", "4.45.2", "0.15.2")]
+    d = doctor.diagnose(BROKEN, matrix, FIXES, import_error=IMPORT_ERROR, import_checked=True)
+    peft_pin = d.pins[0]
+    assert peft_pin.specifier == f"=={newest}"
+    assert f"matrix: cell agree (transformers 4.40.2, peft {newest}): peft-import and training-step pass" \
+        in peft_pin.evidence
+    contradicted = [matrix_cell("contra", "4.40.2", newest, imports=True, trains=False),
+                    matrix_cell("older", "4.40.2", "0.10.0")]
+    d = doctor.diagnose(BROKEN, contradicted, FIXES, import_error=IMPORT_ERROR, import_checked=True)
+    from packaging.version import Version
+
+    others = [row.version for row in peft_pins.MEASURED
+              if peft_pins.trains_with(row, "4.40.0") and row.peft != newest] + [Version("0.10.0")]
+    assert d.pins[0].specifier == f"=={max(others)}"
+    assert any("contradicts the measured table" in note for note in d.notes)
+
+
+def test_unmeasured_peft_falls_back_to_matrix_or_says_so():
+    versions = {**BROKEN, "peft": "0.2.0"}
+    d = doctor.diagnose(versions, [matrix_cell("m", "4.30.2", "0.2.0")], FIXES, import_checked=True)
+    assert d.to_json()["pins"]["transformers"] == ">=4.30.2"
+    d = doctor.diagnose(versions, [], FIXES, import_checked=True)
+    assert "transformers" not in d.to_json()["pins"]
+    assert any("no measurement or matrix cell covers peft 0.2.0" in note for note in d.notes)
+
+
+def test_working_environment_with_patched_issues_exits_zero():
+    versions = {"python": "3.11.7", "torch": "2.13.0", "transformers": "4.57.6", "tokenizers": "0.22.1",
+                "peft": "0.17.1"}
+    every_fix = {issue.id: "some_patch" for issue in known_issues.all_issues()}
+    d = doctor.diagnose(versions, [], every_fix, import_error=None, import_checked=True)
+    assert "peft-import" not in d.to_json()["issues"] and d.exit_code == 0
+    d = doctor.diagnose(versions, [], {}, import_error=None, import_checked=True)
+    assert "image-token-expansion" in d.unfixed and d.exit_code == 1  # nothing shipped fixes it
+
+
+def test_catalogue_ranges_are_matched_per_package():
+    ids = [issue.id for issue, _ in doctor.catalogue_issues(BROKEN)]
+    assert {"inputs-embeds-unexpected", "tokenizer-format", "image-token-expansion"} <= set(ids)
+    assert "inputs-embeds-duplicate" not in ids and "peft-import" not in ids  # peft-import: live check/table
+    ids = [i.id for i, _ in doctor.catalogue_issues({"transformers": "4.53.0", "tokenizers": "0.21.1"})]
+    assert "inputs-embeds-duplicate" in ids and "inputs-embeds-unexpected" not in ids and "tokenizer-format" not in ids
+    assert doctor.catalogue_issues({}) == []  # nothing installed, nothing applies
+
+
+def _cli(*args: str, python: str = sys.executable, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([python, "-m", "vlmcompat", "doctor", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=600)
+
+
+def test_cli_json_on_this_host():
+    proc = _cli("--json", "--no-import-check", "--results", str(REPO / "tests" / "does-not-exist.json"))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "no such file" in proc.stderr
+    proc = _cli("--json", "--no-import-check")
+    data = json.loads(proc.stdout)
+    assert set(data) >= {"versions", "issues", "pins", "evidence", "unfixed"}
+    assert proc.returncode == (1 if data["unfixed"] else 0)
+    assert data["versions"]["peft"] is not None
+
+
+@pytest.mark.slow
+def test_cli_text_runs_the_live_import_check():
+    proc = _cli()
+    assert "Installed:" in proc.stdout and proc.returncode in (0, 1)
+    assert "peft-import [UNFIXED]" not in proc.stdout  # peft imports on this host
+
+
+def _smoke(python: str) -> dict:
+    proc = subprocess.run([python, str(SMOKE), "--train"], capture_output=True, text=True, timeout=900)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.cells
+@pytest.mark.slow
+@pytest.mark.parametrize("transformers", ["4.37.0", "4.40.0"])
+def test_advised_pins_import_and_train_when_installed(tmp_path, transformers):
+    if shutil.which("uv") is None:
+        pytest.skip("uv is not on PATH; cells need it (pip install uv)")
+    broken = tmp_path / "broken"
+    info = cells.create(broken, [f"transformers=={transformers}", "peft==0.16.0", "tabulate"])
+    if info.status.value != "ok":
+        pytest.skip(f"cannot build the cell ({info.status}): {info.log_tail[-300:]}")
+    proc = _cli("--json", python=str(broken / "bin" / "python"), cwd=tmp_path)
+    advice = json.loads(proc.stdout)
+    assert proc.returncode == 1 and "peft-import" in advice["unfixed"], proc.stdout
+    pins = advice["pins"]
+    assert set(pins) == {"peft", "transformers"}
+    # Each pin is an alternative: keep transformers and pin peft, or keep peft and pin transformers.
+    for name, requirements in {"peft-pinned": [f"transformers=={transformers}", f"peft{pins['peft']}"],
+                               "transformers-pinned": ["peft==0.16.0", f"transformers{pins['transformers']}"],
+                               "transformers-oldest": ["peft==0.16.0", "transformers==" +
+                                                       pins["transformers"].split(",")[0].removeprefix(">=")]}.items():
+        info = cells.create(tmp_path / name, requirements)
+        assert info.status.value == "ok", info.log_tail
+        result = _smoke(str(tmp_path / name / "bin" / "python"))
+        assert result["import_error"] is None and result["trainer_error"] is None, (name, result)
+        assert result["train"] == {"t5": None, "llama": None}, (name, result)
