@@ -24,6 +24,7 @@ BUILTIN = (
     "vlmcompat.probes.image_tokens:PROBE",
     "vlmcompat.probes.training_step:PROBE",
     "vlmcompat.probes.tokenizer_format:PROBE",
+    "vlmcompat.probes.nan_loss:PROBE",
 )
 
 EXTRA_ENV = "VLMCOMPAT_PROBES"
