@@ -157,3 +157,29 @@ def test_advised_pins_import_and_train_when_installed(tmp_path, transformers):
         result = _smoke(str(tmp_path / name / "bin" / "python"))
         assert result["import_error"] is None and result["trainer_error"] is None, (name, result)
         assert result["train"] == {"t5": None, "llama": None}, (name, result)
+
+
+def test_measured_table_matches_the_recorded_measurements():
+    """Every row of peft_pins.MEASURED is backed by benchmarks/pin_advice.json evaluations."""
+    data = json.loads((REPO / "benchmarks" / "pin_advice.json").read_text())["evaluations"]
+    from packaging.version import Version
+
+    for row in peft_pins.MEASURED:
+        evals = data[row.peft]
+
+        def works(t: str) -> bool:
+            r = evals[t]
+            train = r.get("train") or {"none": "not trained"}
+            return (r.get("install") == "ok" and r.get("import_error") is None and r.get("trainer_error") is None
+                    and all(v is None or v.startswith("skip:") for v in train.values()))
+
+        assert works(row.min_trains), row
+        assert evals[row.min_imports].get("import_error") is None, row
+        older = [t for t in evals if Version(t) < Version(row.min_imports)]
+        if older:
+            newest_failing = max(older, key=Version)
+            assert evals[newest_failing].get("import_error") or evals[newest_failing].get("install") != "ok", row
+        if row.trains_below:
+            assert not works(row.trains_below), row
+        inside = [t for t in evals if peft_pins.trains_with(row, t)]
+        assert inside and all(works(t) for t in inside), row

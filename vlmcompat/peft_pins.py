@@ -46,9 +46,14 @@ class PeftRow:
 
 MEASURED: tuple[PeftRow, ...] = (
     PeftRow("0.13.2", "4.27.0", "4.27.0", "5.18.0",
-            note="PeftModelForSeq2SeqLM needs _prepare_encoder_decoder_kwargs_for_generation, gone in 5.18"),
+            note="from 5.18 PeftModelForSeq2SeqLM needs the removed _prepare_encoder_decoder_kwargs_for_generation "
+                 "(causal LMs still train)"),
+    PeftRow("0.14.0", "4.43.0", "4.43.0", "5.18.0",
+            note="needs EncoderDecoderCache (4.43); seq2seq breaks in 5.18 as for 0.13"),
+    PeftRow("0.15.2", "4.43.0", "4.43.0", "5.18.0",
+            note="needs EncoderDecoderCache (4.43); seq2seq breaks in 5.18 as for 0.13"),
     PeftRow("0.16.0", "4.44.0", "4.44.0", "5.0.0",
-            note="needs EncoderDecoderCache (4.43) and HybridCache (4.44); HybridCache is gone in 5.0"),
+            note="needs HybridCache (4.44), which 5.0 removed"),
 )
 
 
