@@ -158,6 +158,7 @@ _ISSUES = [
         signatures=(
             r"'bool' object has no attribute 'unsqueeze'",
             r"Image features and image tokens do not match",
+            r"The number of image tokens is \d+ while the number of image given to the model is \d+",
             r"image token count",
         ),
         affected=(Range("transformers", ">=4.55", note="configs without image_token_id"),
