@@ -143,6 +143,29 @@ def test_saved_adapter_has_peft_keys_and_loads_with_peft(tmp_path):
         assert torch.allclose(loaded(**inputs).logits, fallback(**inputs).logits, atol=1e-6, rtol=0)
 
 
+@pytest.mark.parametrize("saved_by", ["peft", "fallback"])
+def test_load_adapter_without_peft_reproduces_peft(tmp_path, saved_by):
+    with_peft, fallback = twin("llama", r=4, alpha=8)
+    randomize_lora(with_peft, fallback)
+    if saved_by == "peft":
+        with_peft.save_pretrained(tmp_path)
+    else:
+        lora_fallback.save_adapter(fallback, tmp_path, base_model_name_or_path=None, task_type="CAUSAL_LM")
+    torch.manual_seed(1)
+    loaded = lora_fallback.load_adapter(tiny_llama(), tmp_path).eval()
+    assert not any(p.requires_grad for p in loaded.parameters())  # frozen, as PeftModel.from_pretrained
+    inputs = batch("llama")
+    with torch.no_grad():
+        assert torch.allclose(loaded(**inputs).logits, with_peft.eval()(**inputs).logits, atol=1e-6, rtol=0)
+    config = json.loads((tmp_path / "adapter_config.json").read_text())
+    (tmp_path / "adapter_config.json").write_text(json.dumps({**config, "use_dora": True}))
+    with pytest.raises(ValueError, match="use_dora=True is not supported"):
+        lora_fallback.load_adapter(tiny_llama(), tmp_path)
+    (tmp_path / "adapter_config.json").write_text(json.dumps({**config, "target_modules": ["k_proj"]}))
+    with pytest.raises(ValueError, match="adapter keys do not fit this model"):
+        lora_fallback.load_adapter(tiny_llama(), tmp_path)
+
+
 @pytest.mark.parametrize("name, targets, expected", [
     ("encoder.block.0.layer.0.SelfAttention.q", ["q", "v"], True),
     ("q", ["q"], True),

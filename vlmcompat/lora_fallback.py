@@ -12,7 +12,8 @@ target_modules)``, bias "none", default init), so an adapter trained here loads 
 - ``y = base_layer(x) + lora_B(lora_A(dropout(x))) * alpha / r``; everything else is frozen;
 - adapter weights are float32 when the base layer is fp16/bf16 (peft's ``autocast_adapter_dtype``);
 - :func:`lora_state_dict` uses the keys peft saves (``base_model.model.<path>.lora_A.weight``),
-  :func:`save_adapter` writes ``adapter_config.json`` + ``adapter_model.safetensors``.
+  :func:`save_adapter` writes ``adapter_config.json`` + ``adapter_model.safetensors``;
+  :func:`load_adapter` reads them back (or an adapter peft saved) without peft.
 
 torch is imported inside functions; ``LoraLinear`` is built on first use.
 """
@@ -165,3 +166,48 @@ def save_adapter(model: Any, out_dir: str | Path, base_model_name_or_path: str |
         save_file(state, str(out / "adapter_model.safetensors"), metadata={"format": "pt"})
     (out / "adapter_config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     return out
+
+
+_UNSUPPORTED = {"use_dora": False, "use_rslora": False, "fan_in_fan_out": False, "bias": "none",
+                "layers_to_transform": None, "modules_to_save": None, "rank_pattern": {}, "alpha_pattern": {}}
+
+
+def load_adapter(model: Any, adapter_dir: str | Path, is_trainable: bool = False) -> Any:
+    """Inject LoRA layers as ``adapter_config.json`` says and load the saved weights (ours or peft's).
+
+    Like ``PeftModel.from_pretrained``, the adapter is frozen unless ``is_trainable``. Adapters
+    using features the fallback lacks (DoRA, rsLoRA, per-layer ranks, bias, modules_to_save) are
+    refused rather than loaded wrongly.
+    """
+    import torch
+
+    adapter_dir = Path(adapter_dir)
+    try:
+        config = json.loads((adapter_dir / "adapter_config.json").read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{adapter_dir} has no adapter_config.json; pass the directory save_adapter wrote") from None
+    if config.get("peft_type") != "LORA":
+        raise ValueError(f"{adapter_dir} holds a {config.get('peft_type')} adapter; the fallback loads LORA only")
+    for key, plain in _UNSUPPORTED.items():
+        if config.get(key) not in (plain, None):
+            raise ValueError(f"{adapter_dir}: {key}={config[key]!r} is not supported by the LoRA fallback; "
+                             "load it with peft")
+    inject(model, config["target_modules"], config["r"], config["lora_alpha"], config.get("lora_dropout") or 0.0)
+    if (adapter_dir / "adapter_model.safetensors").exists():
+        from safetensors.torch import load_file
+
+        state = load_file(str(adapter_dir / "adapter_model.safetensors"))
+    else:
+        state = torch.load(adapter_dir / "adapter_model.bin", map_location="cpu", weights_only=True)
+    expected = lora_state_dict(model)
+    if sorted(state) != sorted(expected):
+        missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+        raise ValueError(f"{adapter_dir}: adapter keys do not fit this model (missing {missing[:2]}, "
+                         f"unexpected {unexpected[:2]}); was it saved for another architecture?")
+    with torch.no_grad():
+        for name, layer in lora_layers(model).items():
+            for part in ("lora_A", "lora_B"):
+                weight = getattr(layer, part).weight
+                weight.copy_(state[f"{PREFIX}{name}.{part}.weight"].to(weight.dtype))
+                weight.requires_grad = is_trainable
+    return model
