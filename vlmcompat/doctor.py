@@ -211,17 +211,21 @@ def diagnose(versions: dict[str, str | None], cells: list[CellResult], fixes: di
 
 
 def shipped_fixes() -> dict[str, str]:
-    """Known-issue id -> name of a shipped patch that fixes it (``Patch.fixes`` and the catalogue)."""
+    """Known-issue id -> the shipped patches that fix it (the catalogue's first, then ``Patch.fixes``)."""
     from vlmcompat import patches
 
     shipped = patches.builtin_patches()
-    fixes = {issue_id: patch.name for patch in shipped for issue_id in patch.fixes}
     names = {patch.name for patch in shipped}
+    found: dict[str, list[str]] = {}
     for issue in known_issues.all_issues():
         if issue.patch in names:
-            fixes.setdefault(issue.id, issue.patch)
-    fixes.pop("peft-import", None)
-    return fixes
+            found.setdefault(issue.id, []).append(issue.patch)
+    for patch in shipped:
+        for issue_id in patch.fixes:
+            if patch.name not in found.setdefault(issue_id, []):
+                found[issue_id].append(patch.name)
+    found.pop("peft-import", None)
+    return {issue_id: ", ".join(names) for issue_id, names in found.items() if names}
 
 
 def gather(cells: list[CellResult], check_import: bool = True) -> Diagnosis:

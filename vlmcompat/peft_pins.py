@@ -22,7 +22,7 @@ from packaging.version import Version
 
 from vlmcompat.versions import in_range
 
-SOURCE = "benchmarks/pin_advice.py (peft x transformers cells, torch 2.13.0 CPU, Python 3.11)"
+SOURCE = "benchmarks/pin_advice.py: real cells, torch 2.13.0 CPU, Python 3.11"
 GRID_FLOOR = "4.27.4"
 
 

@@ -49,7 +49,7 @@ def render_text(diagnosis: doctor.Diagnosis) -> str:
             lines += [f"    evidence: {source}" for source in issue.evidence]
             if issue.id == "peft-import":
                 lines.append("    fix: pin one of the alternatives below; to train meanwhile, vlmcompat.lora_fallback "
-                             "(used by `import vlmcompat.patch` training) needs no peft")
+                             "needs no peft (vlmcompat's training step uses it when peft cannot be imported)")
             elif not issue.fixed_by:
                 lines.append(f"    fix: {issue.fix}")
     else:
