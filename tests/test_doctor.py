@@ -183,3 +183,11 @@ def test_measured_table_matches_the_recorded_measurements():
             assert not works(row.trains_below), row
         inside = [t for t in evals if peft_pins.trains_with(row, t)]
         assert inside and all(works(t) for t in inside), row
+
+
+def test_pair_that_imports_but_cannot_train_exits_one():
+    versions = {**BROKEN, "transformers": "4.45.2", "peft": "0.18.1"}
+    d = doctor.diagnose(versions, [], FIXES, import_error=None, import_checked=True)
+    assert "peft-import" not in d.to_json()["issues"] and d.peft_trains is False and d.exit_code == 1
+    assert any("imports but does not train with transformers 4.45.2" in note for note in d.notes)
+    assert d.to_json()["pins"]["transformers"] == ">=4.47.0,<5.18.0"

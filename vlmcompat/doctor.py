@@ -13,7 +13,10 @@ Every pin names the evidence it rests on:
 - a matrix cell that *contradicts* the table removes that candidate and is reported.
 
 An applicable issue is *unfixed* when no shipped vlmcompat patch fixes it; ``peft-import`` is
-always unfixed (the LoRA fallback trains, but peft, Trainer and TRL stay unusable).
+always unfixed (the LoRA fallback trains, but peft, Trainer and TRL stay unusable). The exit
+code is 1 when an unfixed issue applies, or when the measured table says the installed peft
+imports but cannot train with the installed transformers (e.g. peft 0.18 with transformers
+4.43-4.46 and torch 2.13), 0 otherwise.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ class Diagnosis:
     issues: list[IssueFinding]
     pins: list[Pin]
     notes: list[str] = field(default_factory=list)
+    peft_trains: bool | None = None  # the measured table's verdict on the installed pair; None: not covered
 
     @property
     def unfixed(self) -> list[str]:
@@ -58,7 +62,7 @@ class Diagnosis:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.unfixed else 0
+        return 1 if self.unfixed or self.peft_trains is False else 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +74,7 @@ class Diagnosis:
                 "pins": {pin.package: {"reason": pin.reason, "sources": pin.evidence} for pin in self.pins},
                 "issues": {issue.id: {"fixed_by": issue.fixed_by, "sources": issue.evidence} for issue in self.issues},
             },
+            "peft_trains": self.peft_trains,
             "notes": self.notes,
         }
 
@@ -202,12 +207,19 @@ def diagnose(versions: dict[str, str | None], cells: list[CellResult], fixes: di
         issue = known_issues.get("peft-import")
         findings.insert(0, IssueFinding(issue.id, issue.title, issue.fix, None, peft_evidence))
     notes: list[str] = []
+    peft_trains = None
+    row = peft_pins.row_for(versions.get("peft"))
+    if row is not None and versions.get("transformers"):
+        peft_trains = peft_pins.trains_with(row, versions["transformers"]) and not peft_evidence
+        if not peft_trains and not peft_evidence:
+            notes.append(f"measured: peft {row.peft} imports but does not train with transformers "
+                         f"{versions['transformers']} ({row.note}); use one of the pins")
     pins = []
     if versions.get("transformers"):
         pins.append(peft_pin(versions["transformers"], cells, notes))
     if versions.get("peft"):
         pins.append(transformers_pin(versions["peft"], cells, notes))
-    return Diagnosis(dict(versions), findings, [p for p in pins if p is not None], notes)
+    return Diagnosis(dict(versions), findings, [p for p in pins if p is not None], notes, peft_trains)
 
 
 def shipped_fixes() -> dict[str, str]:

@@ -10,7 +10,7 @@ boundaries; in each, ``vlmcompat/peft_smoke.py --train`` ran ``import peft``, ``
 import Trainer``, and one LoRA optimizer step on a tiny T5 (SEQ_2_SEQ_LM) and a tiny LLaMA
 (CAUSAL_LM). *imports* = both imports pass; *trains* = imports and both steps pass.
 
-A lower bound equal to the grid floor (4.27.4) means "at least as old as the oldest measured".
+A lower bound of 4.27.0 (the oldest measured) means "at least as old as that".
 Pure data and pure functions: nothing here imports torch, transformers or peft.
 """
 
@@ -23,7 +23,12 @@ from packaging.version import Version
 from vlmcompat.versions import in_range
 
 SOURCE = "benchmarks/pin_advice.py: real cells, torch 2.13.0 CPU, Python 3.11"
-GRID_FLOOR = "4.27.4"
+
+
+_SEQ2SEQ_518 = ("from 5.18 PeftModelForSeq2SeqLM needs the removed _prepare_encoder_decoder_kwargs_for_generation "
+                "(causal LMs still train)")
+_DTENSOR = ("imports from 4.43 (EncoderDecoderCache), but before 4.47 get_peft_model fails with torch 2.13: "
+            "module 'torch.distributed' has no attribute 'tensor'")
 
 
 @dataclass(frozen=True)
@@ -45,15 +50,15 @@ class PeftRow:
 
 
 MEASURED: tuple[PeftRow, ...] = (
-    PeftRow("0.13.2", "4.27.0", "4.27.0", "5.18.0",
-            note="from 5.18 PeftModelForSeq2SeqLM needs the removed _prepare_encoder_decoder_kwargs_for_generation "
-                 "(causal LMs still train)"),
-    PeftRow("0.14.0", "4.43.0", "4.43.0", "5.18.0",
-            note="needs EncoderDecoderCache (4.43); seq2seq breaks in 5.18 as for 0.13"),
-    PeftRow("0.15.2", "4.43.0", "4.43.0", "5.18.0",
-            note="needs EncoderDecoderCache (4.43); seq2seq breaks in 5.18 as for 0.13"),
-    PeftRow("0.16.0", "4.44.0", "4.44.0", "5.0.0",
-            note="needs HybridCache (4.44), which 5.0 removed"),
+    PeftRow("0.8.2", "4.27.0", "4.27.0", "5.18.0", note=_SEQ2SEQ_518),
+    PeftRow("0.9.0", "4.27.0", "4.27.0", "5.18.0", note=_SEQ2SEQ_518),
+    PeftRow("0.13.2", "4.27.0", "4.27.0", "5.18.0", note=_SEQ2SEQ_518),
+    PeftRow("0.14.0", "4.43.0", "4.43.0", "5.18.0", note="needs EncoderDecoderCache (4.43); " + _SEQ2SEQ_518),
+    PeftRow("0.15.2", "4.43.0", "4.43.0", "5.18.0", note="needs EncoderDecoderCache (4.43); " + _SEQ2SEQ_518),
+    PeftRow("0.16.0", "4.44.0", "4.44.0", "5.0.0", note="needs HybridCache (4.44), which 5.0 removed"),
+    PeftRow("0.17.1", "4.44.0", "4.44.0", "5.0.0", note="needs HybridCache (4.44), which 5.0 removed"),
+    PeftRow("0.18.1", "4.43.0", "4.47.0", "5.18.0", note=_DTENSOR + "; " + _SEQ2SEQ_518),
+    PeftRow("0.21.2", "4.43.0", "4.47.0", None, note=_DTENSOR),
 )
 
 
