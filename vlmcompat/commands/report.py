@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -16,7 +18,6 @@ DEFAULT_CELLS = Path("reports") / "cells"
 DEFAULT_MD = Path("reports") / "compat.md"
 DEFAULT_JSON = Path("reports") / "compat.json"
 DEFAULT_MATRIX = Path("matrix.toml")
-LOCK_NAME = ".report.lock"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -67,14 +68,18 @@ def matrix_names(path: str | None) -> list[str]:
 
 @contextlib.contextmanager
 def locked(directory: Path) -> Iterator[None]:
-    """Serialise report writers (parallel matrix cells each refresh the report when they finish)."""
+    """Serialise report writers (parallel matrix cells each refresh the report when they finish).
+
+    The lock file lives in the temp directory, keyed by the cells directory, so that nothing
+    appears next to the results.
+    """
     try:
         import fcntl
     except ImportError:  # not POSIX: writers are not concurrent there
         yield
         return
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / LOCK_NAME, "w") as fh:
+    key = hashlib.sha256(str(Path(directory).resolve()).encode()).hexdigest()[:12]
+    with open(Path(tempfile.gettempdir()) / f"vlmcompat-report-{key}.lock", "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
