@@ -8,7 +8,7 @@ a probe that crashed, timed out or raised something unexpected) are listed under
 
 from __future__ import annotations
 
-from tabulate import tabulate
+import tabulate as _tabulate
 
 from vlmcompat import known_issues
 from vlmcompat.report import columns, install_failed, results_by_key
@@ -91,6 +91,17 @@ def seen_issues(cells: list[CellResult]) -> tuple[list[str], list[str]]:
     return lines, links
 
 
+def table(rows: list[list[str]], headers: list[str]) -> str:
+    """A github-format table padded by code points, whether or not wcwidth is installed
+    (tabulate pads emoji by display width when it is), so the text is the same everywhere."""
+    saved = _tabulate.WIDE_CHARS_MODE
+    _tabulate.WIDE_CHARS_MODE = False
+    try:
+        return _tabulate.tabulate(rows, headers, tablefmt="github", disable_numparse=True)
+    finally:
+        _tabulate.WIDE_CHARS_MODE = saved
+
+
 def render(cells: list[CellResult]) -> str:
     cols = columns(cells)
     headers = ["cell", *STACK, "install", *(f"{probe}<br>{family}" for probe, family in cols)]
@@ -98,7 +109,7 @@ def render(cells: list[CellResult]) -> str:
     for cell in cells:
         versions = [cell.versions.get(pkg) or "" for pkg in STACK]
         rows.append([cell.cell, *versions, install_text(cell), *(entry(cell, p, f) for p, f in cols)])
-    parts = ["# Compatibility matrix", "", LEGEND, "", tabulate(rows, headers, tablefmt="github"), ""]
+    parts = ["# Compatibility matrix", "", LEGEND, "", table(rows, headers), ""]
     issues, links = seen_issues(cells)
     if issues:
         parts += ["## Known issues in this matrix", "", *issues, ""]
