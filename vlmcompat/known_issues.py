@@ -189,6 +189,37 @@ _ISSUES = [
         affected=(Range("transformers", ">=4.52,<4.55", note="InstructBLIP with a decoder-only LM, legacy inputs"),),
         patch="instructblip_forward",
     ),
+    KnownIssue(
+        id="inplace-image-scatter",
+        title="Gradient checkpointing: query embeddings written in place into grad-requiring input embeddings",
+        cause=(
+            "On image-token-expanded inputs InstructBLIP writes the query embeddings into the input embeddings in "
+            "place (inputs_embeds[special_image_mask] = ...). enable_input_require_grads(), which gradient "
+            "checkpointing with peft needs, makes those embeddings a leaf that requires grad, and autograd refuses "
+            "the in-place write."
+        ),
+        fix="`import vlmcompat.patch` (the patched forward scatters out of place); or upgrade to "
+        "transformers>=4.54; or train without enable_input_require_grads (use_reentrant=False).",
+        signatures=(r"a leaf Variable that requires grad is being used in an in-place operation",),
+        affected=(Range("transformers", ">=4.45,<4.54", note="InstructBLIP, expanded inputs, "
+                        "enable_input_require_grads()"),),
+        patch="instructblip_forward",
+    ),
+    KnownIssue(
+        id="peft-seq2seq-generation-kwargs",
+        title="PeftModelForSeq2SeqLM cannot be built: _prepare_encoder_decoder_kwargs_for_generation is gone",
+        cause=(
+            "peft <= 0.20's PeftModelForSeq2SeqLM.__init__ stores base_model._prepare_encoder_decoder_kwargs_for_"
+            "generation, which transformers 5.18 removed from GenerationMixin (renamed "
+            "_prepare_text_encoder_decoder_kwargs_for_generation), so get_peft_model(task_type=SEQ_2_SEQ_LM) fails."
+        ),
+        fix="`import vlmcompat.patch` (provides the old method name on the model classes, delegating to the new "
+        "one); or upgrade to peft>=0.21; or use task_type=None.",
+        signatures=(r"object has no attribute '_prepare_encoder_decoder_kwargs_for_generation'",),
+        affected=(Range("transformers", ">=5.18", note="with peft<=0.20, SEQ_2_SEQ_LM task type"),
+                  Range("peft", "<=0.20", note="with transformers>=5.18")),
+        patch="peft_seq2seq_wrapper",
+    ),
 ]
 
 _BY_ID = {issue.id: issue for issue in _ISSUES}

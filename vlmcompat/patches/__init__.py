@@ -51,6 +51,7 @@ BUILTIN = (
     "vlmcompat.patches.backport_classes:PATCH",
     "vlmcompat.patches.blip2_forward:PATCH",
     "vlmcompat.patches.llava_forward:PATCH",
+    "vlmcompat.patches.peft_seq2seq_wrapper:PATCH",
 )
 
 _lock = threading.RLock()

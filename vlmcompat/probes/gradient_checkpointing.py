@@ -1,0 +1,115 @@
+"""``gradient-checkpointing``: the LoRA training step with gradient checkpointing on.
+
+As people set it up for memory-bound fine-tuning: ``model.gradient_checkpointing_enable()``
+(the release's default ``use_reentrant``), and, where the API takes
+``gradient_checkpointing_kwargs`` (transformers >= 4.35), also with ``use_reentrant=False``;
+then ``enable_input_require_grads()`` (what peft's preparation does so that reentrant
+checkpoints see a grad-requiring input) and LoRA through peft with the family's task type.
+
+Each variant runs :data:`STEPS` steps of :func:`vlmcompat.train.training_step` without dropout
+and is compared with the same steps without checkpointing: the losses and the trained LoRA
+weights must agree (checkpointing recomputes, it must not change the result), the loss must be
+finite and every frozen parameter bit-identical.
+
+Native failure: InstructBLIP 4.45-4.53 writes the query embeddings into the (grad-requiring,
+leaf) input embeddings in place on image-token-expanded inputs → ``inplace-image-scatter``.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from vlmcompat import known_issues, tiny
+from vlmcompat.probes.base import Metrics, Probe, ProbeFailed
+from vlmcompat.probes.common import max_abs_diff, processor_expands, require_class
+from vlmcompat.results import Mode
+from vlmcompat.train import LoraSpec, add_lora, training_step
+
+STEPS = 2
+LR = 5e-3
+ATOL = 1e-4
+
+
+def variants(model) -> list[tuple[str, dict | None]]:
+    """``[(label, gradient_checkpointing_kwargs or None)]`` the installed API supports."""
+    out: list[tuple[str, dict | None]] = [("default", None)]
+    params = inspect.signature(model.gradient_checkpointing_enable).parameters
+    if "gradient_checkpointing_kwargs" in params:
+        out.append(("use_reentrant=False", {"use_reentrant": False}))
+    return out
+
+
+def train(family: str, mode: Mode, expanded: bool, checkpointing: dict | None | bool):
+    """``(losses, lora weights, frozen parameters changed, backend)``; ``checkpointing=False`` for none."""
+    import torch
+
+    fam = tiny.get(family)
+    model = tiny.build(family, seed=0, image_token=expanded)
+    batch = tiny.make_batch(family, expanded)
+    if checkpointing is not False:
+        if checkpointing is None:
+            model.gradient_checkpointing_enable()
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=checkpointing)
+        model.enable_input_require_grads()
+    spec = LoraSpec(fam.lora_targets, task_type=fam.peft_task_type, dropout=0.0)
+    lora_model, backend = add_lora(model, spec, allow_fallback=mode is Mode.PATCHED)
+    before = {n: p.detach().clone() for n, p in lora_model.named_parameters() if "lora_" not in n}
+    optimizer = torch.optim.AdamW([p for p in lora_model.parameters() if p.requires_grad], lr=LR)
+    losses = [training_step(lora_model, batch, optimizer).loss for _ in range(STEPS)]
+    lora = {n: p.detach().clone() for n, p in lora_model.named_parameters() if "lora_" in n}
+    frozen_changed = [n for n, p in lora_model.named_parameters()
+                      if n in before and not torch.equal(p.detach(), before[n])]
+    return losses, lora, frozen_changed, backend
+
+
+def run(family: str, mode: Mode) -> Metrics:
+    import math
+
+    require_class(family)
+    expanded = processor_expands()
+    probe_model = tiny.build(family, seed=0, image_token=expanded)
+    if not getattr(probe_model, "supports_gradient_checkpointing", False):
+        from vlmcompat.probes.base import ProbeSkipped
+
+        raise ProbeSkipped(f"{type(probe_model).__name__} does not support gradient checkpointing here")
+    chosen = variants(probe_model)
+    del probe_model
+    ref_losses, ref_lora, _, backend = train(family, mode, expanded, False)
+    metrics: Metrics = {"backend": backend, "input_format": "expanded" if expanded else "legacy",
+                        "variants": [label for label, _ in chosen], "reference_losses": [round(x, 5) for x in ref_losses]}
+    failures: list[tuple[str | None, str, bool]] = []  # (issue, message, raised an unknown exception)
+    for label, kwargs in chosen:
+        try:
+            losses, lora, frozen_changed, _ = train(family, mode, expanded, kwargs)
+        except Exception as exc:
+            issue = known_issues.classify_exception(exc)
+            metrics[label] = f"{issue or type(exc).__name__}: {str(exc)[:200]}"
+            failures.append((issue, f"{label}: {type(exc).__name__}: {exc}", issue is None))
+            continue
+        lora_diff = max(max_abs_diff(lora[n], ref_lora[n]) for n in ref_lora)
+        loss_diff = max(abs(a - b) for a, b in zip(losses, ref_losses))
+        metrics[label] = {"losses": [round(x, 5) for x in losses], "loss_max_abs_diff": loss_diff,
+                          "lora_max_abs_diff": lora_diff}
+        if not all(math.isfinite(x) for x in losses):
+            failures.append((None, f"{label}: non-finite loss {losses}", False))
+        elif frozen_changed:
+            failures.append((None, f"{label}: {len(frozen_changed)} frozen parameters changed, e.g. {frozen_changed[0]}",
+                             False))
+        elif loss_diff > ATOL or lora_diff > ATOL:
+            failures.append((None, f"{label}: differs from training without checkpointing (loss {loss_diff:.2e}, "
+                             f"LoRA weights {lora_diff:.2e}; tolerance {ATOL})", False))
+    if failures:
+        issue, message, unexpected = failures[0]
+        if unexpected:
+            raise RuntimeError(message)
+        raise ProbeFailed(issue, message, metrics)
+    return metrics
+
+
+PROBE = Probe(
+    name="gradient-checkpointing",
+    summary="LoRA training with gradient checkpointing (default and use_reentrant=False) + enable_input_require_grads",
+    run=run,
+    families=tuple(tiny.FAMILIES),
+)
