@@ -86,7 +86,8 @@ def seen_issues(cells: list[CellResult]) -> tuple[list[str], list[str]]:
     for issue in known_issues.all_issues():
         if issue.id in ids:
             lines.append(f"- {issue_link(issue.id)} — {issue.title}")
-            links.append(f"[{issue.id}]: {issue.anchor}")
+            # compat.md lives in reports/: link the catalogue page of this repository
+            links.append(f"[{issue.id}]: ../{known_issues.CATALOGUE_PATH}#{issue.id}")
     lines.extend(f"- {i} — not in the catalogue yet" for i in sorted(ids - set(known_issues.IDS)))
     return lines, links
 
