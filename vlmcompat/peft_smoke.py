@@ -19,8 +19,14 @@ written; callers read the JSON.
 
 from __future__ import annotations
 
-import json
+import os
 import sys
+
+if __name__ == "__main__":  # run by path: its directory (vlmcompat/) must not shadow top-level packages
+    _HERE = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+
+import json  # noqa: E402
 
 
 def _err(exc: BaseException) -> str:
