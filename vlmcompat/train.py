@@ -29,6 +29,7 @@ class LoraSpec:
     alpha: int = 8
     dropout: float = 0.05
     task_type: str | None = None  # SEQ_2_SEQ_LM | CAUSAL_LM | None
+    modules_to_save: tuple[str, ...] = ()  # non-LoRA modules trained and saved in full (peft's modules_to_save)
 
 
 @dataclass
@@ -73,13 +74,18 @@ def add_lora(model, spec: LoraSpec, allow_fallback: bool = False):
 
         task_type = getattr(TaskType, spec.task_type) if spec.task_type else None
         config = LoraConfig(r=spec.r, lora_alpha=spec.alpha, lora_dropout=spec.dropout,
-                            target_modules=list(spec.target_modules), task_type=task_type, bias="none")
+                            target_modules=list(spec.target_modules), task_type=task_type, bias="none",
+                            modules_to_save=list(spec.modules_to_save) or None)
         return get_peft_model(model, config), PEFT
     if not allow_fallback:
         raise error
     from vlmcompat import lora_fallback
 
-    return lora_fallback.inject(model, list(spec.target_modules), spec.r, spec.alpha, spec.dropout), FALLBACK
+    lora_model = lora_fallback.inject(model, list(spec.target_modules), spec.r, spec.alpha, spec.dropout)
+    for name, param in lora_model.named_parameters():  # trained, though the fallback's adapter file omits them
+        if any(part in name.split(".") for part in spec.modules_to_save):
+            param.requires_grad_(True)
+    return lora_model, FALLBACK
 
 
 def _labels_all_masked(batch: dict[str, Any]) -> bool:

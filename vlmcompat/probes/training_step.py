@@ -30,7 +30,7 @@ def check_training(family: str, mode: Mode, expanded: bool | None = None) -> Met
     expanded = processor_expands() if expanded is None else expanded
     model = tiny.build(family, seed=0, image_token=expanded)
     batch = tiny.make_batch(family, expanded)
-    spec = LoraSpec(fam.lora_targets, task_type=fam.peft_task_type)
+    spec = LoraSpec(fam.lora_targets, task_type=fam.peft_task_type, modules_to_save=fam.extra_trainable)
     lora_model, backend = add_lora(model, spec, allow_fallback=mode is Mode.PATCHED)
     before = {name: p.detach().clone() for name, p in lora_model.named_parameters()}
     trainable = [p for p in lora_model.parameters() if p.requires_grad]
@@ -47,12 +47,18 @@ def check_training(family: str, mode: Mode, expanded: bool | None = None) -> Met
         raise ProbeFailed(None, f"loss did not decrease over {STEPS} steps (eval loss {start_loss:.5f} -> "
                           f"{end_loss:.5f})", metrics)
     changed = [n for n, p in lora_model.named_parameters() if not torch.equal(p.detach(), before[n])]
-    frozen_changed = [n for n in changed if "lora_" not in n]
-    metrics["lora_params_changed"] = len(changed) - len(frozen_changed)
+    extra_changed = [n for n in changed if "lora_" not in n and any(part in n for part in fam.extra_trainable)]
+    frozen_changed = [n for n in changed if "lora_" not in n and n not in extra_changed]
+    metrics["lora_params_changed"] = len(changed) - len(frozen_changed) - len(extra_changed)
+    if fam.extra_trainable:
+        metrics["extra_params_changed"] = len(extra_changed)
     if frozen_changed:
         raise ProbeFailed(None, f"{len(frozen_changed)} frozen parameters changed, e.g. {frozen_changed[0]}", metrics)
-    if not changed:
+    if not metrics["lora_params_changed"]:
         raise ProbeFailed(None, "no LoRA parameter changed after training", metrics)
+    if fam.extra_trainable and not extra_changed:
+        raise ProbeFailed(None, f"no parameter of {', '.join(fam.extra_trainable)} changed after training "
+                          "(the recipe trains them too)", metrics)
 
     lora_model.eval()
     gen_inputs = generation_inputs(family, batch)

@@ -50,6 +50,10 @@ FAMILIES: dict[str, Family] = {
         Family("llava", "LlavaForConditionalGeneration", "causal", "4.36",
                "vlmcompat.tiny.llava:build", "vlmcompat.tiny.llava:make_batch", "llama",
                ("q_proj", "v_proj"), "CAUSAL_LM"),
+        # vlmcompat's own composition; it exists where its newest part (LLaMA) does
+        Family("tinyllava", "LlamaForCausalLM", "causal", "4.28",
+               "vlmcompat.tiny.tinyllava:build", "vlmcompat.tiny.tinyllava:make_batch", "llama",
+               ("q_proj", "v_proj"), "CAUSAL_LM", extra_trainable=("connector",)),
     )
 }
 
