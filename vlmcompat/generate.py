@@ -5,7 +5,9 @@ on the language model, so decoding code written against one release breaks on th
 
 - encoder-decoder LMs (Flan-T5): the decoder start token, then the new tokens;
 - BLIP-2 / InstructBLIP with a decoder-only LM, transformers <= 4.46: BOS, then the new tokens;
-- the same from 4.47, and LLaVA on every release: the prompt ``input_ids``, then the new tokens.
+- the same from 4.47, and LLaVA on every release: the prompt ``input_ids``, then the new tokens;
+- a model class with a ``generate()`` of its own (e.g. TinyLLaVA-style compositions that call
+  the LM with ``inputs_embeds``): usually the new tokens only; the prompt is stripped if present.
 
 ``generate(model, **inputs, max_new_tokens=...)`` calls the model's own ``generate`` (through a
 PEFT wrapper's base model, where the LoRA layers already live) and returns a ``LongTensor`` of
@@ -33,6 +35,7 @@ _BLIP_CLASSES = ("Blip2ForConditionalGeneration", "InstructBlipForConditionalGen
 DECODER_START = "decoder-start"  # seq2seq: one decoder start token, then the new tokens
 BOS = "bos"  # BOS, then the new tokens
 PROMPT = "prompt"  # the prompt input_ids, then the new tokens
+DETECT = "detect"  # a generate() of its own (not transformers'): the prompt is stripped if it is there
 
 
 def base_model(model: Any) -> Any:
@@ -56,21 +59,30 @@ def stock_layout(model: Any) -> str:
     if _is_encoder_decoder(model):
         return DECODER_START
     blip = any(cls.__name__ in _BLIP_CLASSES for cls in type(model).__mro__)
-    if blip and not versions.transformers_at_least(PROMPT_IN_OUTPUT_SINCE):
-        return BOS
-    return PROMPT
+    if blip:
+        return PROMPT if versions.transformers_at_least(PROMPT_IN_OUTPUT_SINCE) else BOS
+    if getattr(type(model).generate, "__module__", "").startswith("transformers.generation"):
+        return PROMPT  # GenerationMixin.generate given input_ids returns them first
+    return DETECT
+
+
+def _starts_with(sequences, input_ids) -> bool:
+    import torch
+
+    n = input_ids.shape[1]
+    return sequences.shape[1] > n and bool(torch.equal(sequences[:, :n], input_ids.to(sequences)))
 
 
 def prefix_length(layout: str, input_ids, sequences) -> int:
     """How many leading positions of ``sequences`` are not new tokens; verified on the output."""
-    import torch
-
+    if layout == DETECT:
+        return input_ids.shape[1] if input_ids is not None and _starts_with(sequences, input_ids) else 0
     if layout in (DECODER_START, BOS):
         if sequences.shape[1] < 1:
             raise ForwardInputError(f"generate() returned an empty sequence; expected a {layout} token first")
         return 1
     prompt_len = input_ids.shape[1]
-    if sequences.shape[1] < prompt_len or not torch.equal(sequences[:, :prompt_len], input_ids.to(sequences)):
+    if not _starts_with(sequences, input_ids):
         raise ForwardInputError(
             f"generate() output does not start with the prompt as transformers {versions.installed('transformers')} "
             f"does for this model (output shape {tuple(sequences.shape)}, prompt length {prompt_len}); "
@@ -84,13 +96,13 @@ def generate(model: Any, include_prompt: bool = False, **inputs: Any):
 
     base = base_model(model)
     input_ids = inputs.get("input_ids")
-    with torch.no_grad():
-        output = base.generate(**inputs)
-    sequences = output.sequences if hasattr(output, "sequences") else output
     layout = stock_layout(base)
     if layout == PROMPT and input_ids is None:
         raise ForwardInputError("vlmcompat.generate needs the prompt's input_ids for a decoder-only language "
                                 "model (the stock output starts with a prompt it would otherwise have to guess)")
+    with torch.no_grad():
+        output = base.generate(**inputs)
+    sequences = output.sequences if hasattr(output, "sequences") else output
     new_tokens = sequences[:, prefix_length(layout, input_ids, sequences):]
     if include_prompt:
         if input_ids is None:

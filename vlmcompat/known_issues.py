@@ -220,6 +220,24 @@ _ISSUES = [
                   Range("peft", "<=0.20", note="with transformers>=5.18")),
         patch="peft_seq2seq_wrapper",
     ),
+    KnownIssue(
+        id="reentrant-checkpoint-no-grad",
+        title="Reentrant gradient checkpointing leaves vision-tower LoRA weights untrained (silently)",
+        cause=(
+            "LoRA target names such as q_proj/v_proj also match the CLIP vision tower of LLaVA. With reentrant "
+            "checkpointing (the default use_reentrant=True in transformers 4.38-4.57) a checkpointed block whose "
+            "inputs need no grad returns outputs without a graph; enable_input_require_grads() only covers the text "
+            "embeddings, so the vision tower's pixel inputs need none and its LoRA weights get no gradient. torch "
+            "only warns: 'None of the inputs have requires_grad=True. Gradients will be None'."
+        ),
+        fix="`import vlmcompat.patch` (the patched LLaVA forward gives the vision tower a grad-requiring input when "
+        "it has trainable parameters); or gradient_checkpointing_kwargs={'use_reentrant': False}; or restrict "
+        "target_modules to the language model.",
+        signatures=(r"None of the inputs have requires_grad=True",),
+        affected=(Range("transformers", ">=4.38,<5.0", note="LLaVA, LoRA matching vision-tower modules, "
+                        "default (reentrant) checkpointing"),),
+        patch="llava_forward",
+    ),
 ]
 
 _BY_ID = {issue.id: issue for issue in _ISSUES}

@@ -49,8 +49,13 @@ def image_features(model, pixel_values, vision_feature_layer=None, vision_featur
     config = model.config
     layer = vision_feature_layer if vision_feature_layer is not None else config.vision_feature_layer
     strategy = vision_feature_select_strategy or config.vision_feature_select_strategy
-    outputs = call_supported(_part(model, "vision_tower"), pixel_values=pixel_values, output_hidden_states=True,
-                             return_dict=True)
+    tower = _part(model, "vision_tower")
+    if torch.is_grad_enabled() and not pixel_values.requires_grad \
+            and any(p.requires_grad for p in tower.parameters()):
+        # LoRA in the vision tower: a reentrant gradient checkpoint whose input needs no grad gives
+        # its parameters no gradient (reentrant-checkpoint-no-grad); a grad-requiring view fixes that
+        pixel_values = pixel_values.detach().requires_grad_(True)
+    outputs = call_supported(tower, pixel_values=pixel_values, output_hidden_states=True, return_dict=True)
     layers = [layer] if isinstance(layer, int) else list(layer)
     selected = [outputs.hidden_states[i] for i in layers]
     if strategy == "default":

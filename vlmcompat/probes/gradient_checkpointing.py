@@ -4,7 +4,9 @@ As people set it up for memory-bound fine-tuning: ``model.gradient_checkpointing
 (the release's default ``use_reentrant``), and, where the API takes
 ``gradient_checkpointing_kwargs`` (transformers >= 4.35), also with ``use_reentrant=False``;
 then ``enable_input_require_grads()`` (what peft's preparation does so that reentrant
-checkpoints see a grad-requiring input) and LoRA through peft with the family's task type.
+checkpoints see a grad-requiring input) and LoRA through peft: natively with ``task_type=None``
+(accepted by every release, so the result is about checkpointing, not the wrapper; see the
+peft-wrapper probe), patched with the family's task type.
 
 Each variant runs :data:`STEPS` steps of :func:`vlmcompat.train.training_step` without dropout
 and is compared with the same steps without checkpointing: the losses and the trained LoRA
@@ -13,11 +15,15 @@ finite and every frozen parameter bit-identical.
 
 Native failure: InstructBLIP 4.45-4.53 writes the query embeddings into the (grad-requiring,
 leaf) input embeddings in place on image-token-expanded inputs → ``inplace-image-scatter``.
+LLaVA with LoRA in the vision tower (``q_proj``/``v_proj`` match CLIP too) under reentrant
+checkpointing (the default in 4.38-4.57): the vision tower's input needs no grad, so its LoRA
+weights get no gradient and silently stay untrained → ``reentrant-checkpoint-no-grad``.
 """
 
 from __future__ import annotations
 
 import inspect
+import warnings
 
 from vlmcompat import known_issues, tiny
 from vlmcompat.probes.base import Metrics, Probe, ProbeFailed
@@ -28,6 +34,8 @@ from vlmcompat.train import LoraSpec, add_lora, training_step
 STEPS = 2
 LR = 5e-3
 ATOL = 1e-4
+# torch.utils.checkpoint (reentrant) when no input of a checkpointed block requires grad
+NO_GRAD_WARNING = "None of the inputs have requires_grad=True"
 
 
 def variants(model) -> list[tuple[str, dict | None]]:
@@ -52,7 +60,8 @@ def train(family: str, mode: Mode, expanded: bool, checkpointing: dict | None | 
         else:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=checkpointing)
         model.enable_input_require_grads()
-    spec = LoraSpec(fam.lora_targets, task_type=fam.peft_task_type, dropout=0.0)
+    task_type = fam.peft_task_type if mode is Mode.PATCHED else None
+    spec = LoraSpec(fam.lora_targets, task_type=task_type, dropout=0.0)
     lora_model, backend = add_lora(model, spec, allow_fallback=mode is Mode.PATCHED)
     before = {n: p.detach().clone() for n, p in lora_model.named_parameters() if "lora_" not in n}
     optimizer = torch.optim.AdamW([p for p in lora_model.parameters() if p.requires_grad], lr=LR)
@@ -81,7 +90,9 @@ def run(family: str, mode: Mode) -> Metrics:
     failures: list[tuple[str | None, str, bool]] = []  # (issue, message, raised an unknown exception)
     for label, kwargs in chosen:
         try:
-            losses, lora, frozen_changed, _ = train(family, mode, expanded, kwargs)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                losses, lora, frozen_changed, _ = train(family, mode, expanded, kwargs)
         except Exception as exc:
             issue = known_issues.classify_exception(exc)
             metrics[label] = f"{issue or type(exc).__name__}: {str(exc)[:200]}"
@@ -97,8 +108,12 @@ def run(family: str, mode: Mode) -> Metrics:
             failures.append((None, f"{label}: {len(frozen_changed)} frozen parameters changed, e.g. {frozen_changed[0]}",
                              False))
         elif loss_diff > ATOL or lora_diff > ATOL:
-            failures.append((None, f"{label}: differs from training without checkpointing (loss {loss_diff:.2e}, "
-                             f"LoRA weights {lora_diff:.2e}; tolerance {ATOL})", False))
+            no_grad = [str(w.message) for w in caught if NO_GRAD_WARNING in str(w.message)]
+            issue = "reentrant-checkpoint-no-grad" if no_grad else None
+            metrics[label]["torch_warning"] = no_grad[0] if no_grad else None
+            failures.append((issue, f"{label}: differs from training without checkpointing (loss {loss_diff:.2e}, "
+                             f"LoRA weights {lora_diff:.2e}; tolerance {ATOL})"
+                             + (f"; torch warned: {no_grad[0]}" if no_grad else ""), False))
     if failures:
         issue, message, unexpected = failures[0]
         if unexpected:
