@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from vlmcompat.errors import UsageError
+from vlmcompat.tiny import tinyllava as _tinyllava  # no heavy imports: only its LoRA target names
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ FAMILIES: dict[str, Family] = {
         # vlmcompat's own composition; it exists where its newest part (LLaMA) does
         Family("tinyllava", "LlamaForCausalLM", "causal", "4.28",
                "vlmcompat.tiny.tinyllava:build", "vlmcompat.tiny.tinyllava:make_batch", "llama",
-               ("q_proj", "v_proj"), "CAUSAL_LM", extra_trainable=("connector",)),
+               _tinyllava.LORA_TARGETS, "CAUSAL_LM", extra_trainable=("connector",)),
     )
 }
 

@@ -55,6 +55,9 @@ VISION_TOWERS = {"siglip_vision_model": ("SiglipVisionConfig", "SiglipVisionMode
                  "clip_vision_model": ("CLIPVisionConfig", "CLIPVisionModel")}
 LANGUAGE_MODELS = {"llama": ("LlamaConfig", "LlamaForCausalLM")}
 PARTS = ("CLIPVisionModel", "LlamaForCausalLM")  # what the composition needs at the least
+# LoRA on the language model only: a bare "q_proj" would also match the vision tower's attention.
+LORA_TARGETS = tuple(f"language_model.model.layers.{i}.self_attn.{proj}"
+                     for i in range(TINYLLAMA["num_hidden_layers"]) for proj in ("q_proj", "v_proj"))
 
 
 def vision_tower_type() -> str:
