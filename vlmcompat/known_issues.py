@@ -238,6 +238,44 @@ _ISSUES = [
                         "default (reentrant) checkpointing"),),
         patch="llava_forward",
     ),
+    KnownIssue(
+        id="num-items-in-batch-unexpected",
+        title="Trainer's num_items_in_batch reaches a T5 forward() that does not accept it",
+        cause=(
+            "Trainer passes num_items_in_batch to a model whose forward() has **kwargs (4.47+; in 4.46 only when "
+            "the var-keyword is named loss_kwargs); for PEFT models it inspects the base model's forward. "
+            "BLIP-2 / InstructBLIP forward() has **kwargs from 4.52 and hands them to the language model; "
+            "T5ForConditionalGeneration.forward() has no **kwargs before transformers 5.0."
+        ),
+        fix="`import vlmcompat.patch` (the patched forward consumes num_items_in_batch and divides the summed loss "
+        "by it, as Trainer intends); or upgrade to transformers>=5.0.",
+        signatures=(r"(\w+\.)?forward\(\) got an unexpected keyword argument 'num_items_in_batch'",),
+        affected=(
+            Range("transformers", ">=4.54,<5.0",
+                  note="trainer probe, instructblip-t5 and blip2-t5 with PEFT SEQ_2_SEQ_LM: fails on 4.54.1, 4.55.4, "
+                  "4.57.1; 5.0.0 passes"),
+            Range("transformers", ">=4.52,<4.54",
+                  note="the forward hands kwargs on here too, but with PEFT task types inputs-embeds-duplicate "
+                  "fails first"),
+        ),
+        patch="instructblip_forward",
+    ),
+    KnownIssue(
+        id="peft-dtensor",
+        title="peft uses torch.distributed.tensor without importing it",
+        cause=(
+            "peft>=0.18 refers to torch.distributed.tensor.DTensor without importing the submodule; transformers "
+            "<4.47 does not import it either, so get_peft_model fails although `import peft` succeeds."
+        ),
+        fix="A pin, not a patch: peft<0.18 (e.g. peft==0.17.1) with transformers<4.47, or transformers>=4.47 with "
+        "peft>=0.18.",
+        signatures=(r"module 'torch\.distributed' has no attribute 'tensor'",),
+        affected=(
+            Range("peft", ">=0.18",
+                  note="with transformers<4.47 (trainer probe: transformers 4.46.3 + peft 0.18.1 fails in "
+                  "get_peft_model, native and patched)"),
+        ),
+    ),
 ]
 
 _BY_ID = {issue.id: issue for issue in _ISSUES}

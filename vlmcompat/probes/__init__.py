@@ -25,6 +25,7 @@ BUILTIN = (
     "vlmcompat.probes.training_step:PROBE",
     "vlmcompat.probes.tokenizer_format:PROBE",
     "vlmcompat.probes.nan_loss:PROBE",
+    "vlmcompat.probes.trainer:PROBE",
     "vlmcompat.probes.gradient_checkpointing:PROBE",
     "vlmcompat.probes.generate:PROBE",
 )
