@@ -161,3 +161,12 @@ def test_save_and_load_the_model(tmp_path):
     batch = tiny.make_batch("tinyllava", expanded=True)
     with torch.no_grad():
         assert torch.equal(model(**batch).logits, loaded(**batch).logits)
+
+
+def test_model_class_probe_names_the_composition():
+    from vlmcompat.probes import model_class
+    from vlmcompat.results import Mode
+
+    described = model_class.run("tinyllava", Mode.NATIVE)["class"]
+    tower = "SiglipVisionModel" if tinyllava.vision_tower_type() == "siglip_vision_model" else "CLIPVisionModel"
+    assert described.endswith(f"TinyLlavaForConditionalGeneration({tower} + mlp2x_gelu + LlamaForCausalLM)")

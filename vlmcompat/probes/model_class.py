@@ -7,6 +7,8 @@ the class must exist and run the full training step (the training-step probe's c
 
 from __future__ import annotations
 
+import importlib
+
 from vlmcompat import tiny, versions
 from vlmcompat.probes.base import Metrics, Probe, ProbeFailed, ProbeSkipped
 from vlmcompat.results import Mode
@@ -21,15 +23,22 @@ def run(family: str, mode: Mode) -> Metrics:
     if mode is Mode.NATIVE:
         if cls is None:
             raise ProbeFailed("model-class-missing", message)
-        return {"class": f"{cls.__module__}.{cls.__name__}"}
+        return {"class": _describe(fam, cls)}
     if cls is None:
         raise ProbeSkipped(f"{message}, and vlmcompat has no backport of it for this version")
-    metrics: Metrics = {"class": f"{cls.__module__}.{cls.__name__}"}
+    metrics: Metrics = {"class": _describe(fam, cls)}
     if cls.__module__.startswith("vlmcompat."):
         from vlmcompat.probes.training_step import check_training
 
         metrics.update(check_training(family, mode))
     return metrics
+
+
+def _describe(fam: tiny.Family, cls) -> str:
+    """The class, or for a composition of vlmcompat's own (model_class names its newest part) what it is built from."""
+    module = importlib.import_module(fam.builder.partition(":")[0])
+    describe = getattr(module, "describe_composition", None)
+    return describe() if describe is not None else f"{cls.__module__}.{cls.__name__}"
 
 
 PROBE = Probe(

@@ -70,6 +70,12 @@ def vision_tower_type() -> str:
     raise ImportError(f"transformers {transformers.__version__} has neither SiglipVisionModel nor CLIPVisionModel")
 
 
+def describe_composition() -> str:
+    """What the composition is built from here, e.g. ``TinyLlava(SiglipVisionModel + mlp2x_gelu + LlamaForCausalLM)``."""
+    vision = VISION_TOWERS[vision_tower_type()][1]
+    return f"vlmcompat.tiny.tinyllava.TinyLlavaForConditionalGeneration({vision} + mlp2x_gelu + LlamaForCausalLM)"
+
+
 def _sub_config(value: Any, table: dict[str, tuple[str, str]], default_type: str, defaults: dict[str, Any]):
     import transformers
 
