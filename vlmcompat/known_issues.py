@@ -202,7 +202,8 @@ _ISSUES = [
         "transformers>=4.54; or train without enable_input_require_grads (use_reentrant=False).",
         signatures=(r"a leaf Variable that requires grad is being used in an in-place operation",),
         affected=(Range("transformers", ">=4.45,<4.54", note="InstructBLIP, expanded inputs, "
-                        "enable_input_require_grads()"),),
+                        "enable_input_require_grads(); confirmed on 4.53.3 (both LMs), 4.44.0 and 4.55.4 pass; "
+                        "lower bound is a lead"),),
         patch="instructblip_forward",
     ),
     KnownIssue(
@@ -217,7 +218,7 @@ _ISSUES = [
         "one); or upgrade to peft>=0.21; or use task_type=None.",
         signatures=(r"object has no attribute '_prepare_encoder_decoder_kwargs_for_generation'",),
         affected=(Range("transformers", ">=5.18", note="with peft<=0.20, SEQ_2_SEQ_LM task type"),
-                  Range("peft", "<=0.20", note="with transformers>=5.18")),
+                  Range("peft", "<=0.20", note="with transformers>=5.18; confirmed with 5.18.0 + peft 0.20.0")),
         patch="peft_seq2seq_wrapper",
     ),
     KnownIssue(
@@ -235,7 +236,8 @@ _ISSUES = [
         "target_modules to the language model.",
         signatures=(r"None of the inputs have requires_grad=True",),
         affected=(Range("transformers", ">=4.38,<5.0", note="LLaVA, LoRA matching vision-tower modules, "
-                        "default (reentrant) checkpointing"),),
+                        "default (reentrant) checkpointing; confirmed on 4.44.0, 4.53.3, 4.55.4; 5.18 and 5.23 "
+                        "pass (non-reentrant default)"),),
         patch="llava_forward",
     ),
     KnownIssue(
