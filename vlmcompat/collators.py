@@ -85,3 +85,28 @@ def examples_from_batch(batch: dict[str, Any]) -> list[dict[str, Any]]:
             example["qformer_input_ids"] = batch["qformer_input_ids"][i][qmask[i]]
         examples.append(example)
     return examples
+
+
+@dataclass
+class ChatCollator:
+    """The collator of the TRL vision recipe: chat template → processor → labels are
+    ``input_ids`` with padding (and image tokens) set to ``-100``.
+
+    ``processor(texts, images)`` returns a batch with ``input_ids``; examples hold
+    ``messages`` (a chat) and the image under ``image_key``.
+    """
+
+    tokenizer: Any
+    processor: Any
+    image_token_id: int | None = None
+    image_key: str = "images"
+
+    def __call__(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
+        texts = [self.tokenizer.apply_chat_template(e["messages"], tokenize=False) for e in examples]
+        batch = self.processor(texts, [e[self.image_key] for e in examples])
+        labels = batch["input_ids"].clone()
+        labels[batch["attention_mask"] == 0] = IGNORE_INDEX
+        if self.image_token_id is not None:
+            labels[batch["input_ids"] == self.image_token_id] = IGNORE_INDEX
+        batch["labels"] = labels
+        return batch

@@ -26,6 +26,7 @@ BUILTIN = (
     "vlmcompat.probes.tokenizer_format:PROBE",
     "vlmcompat.probes.nan_loss:PROBE",
     "vlmcompat.probes.trainer:PROBE",
+    "vlmcompat.probes.sft_trainer:PROBE",
     "vlmcompat.probes.gradient_checkpointing:PROBE",
     "vlmcompat.probes.generate:PROBE",
 )

@@ -60,6 +60,7 @@ def training_arguments(cls, output_dir: str, **overrides: Any):
         lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.0, logging_steps=1, report_to=[],
         save_strategy="no", eval_strategy="no", remove_unused_columns=False, seed=0, disable_tqdm=True,
         dataloader_num_workers=0, optim="adamw_torch", label_names=["labels"], use_cpu=True,
+        bf16=False, fp16=False,  # float32: TRL's configs default to bf16 where the hardware has it
     )
     wanted.update(overrides)
     kwargs = supported_kwargs(cls, wanted, eval_strategy=("eval_strategy", "evaluation_strategy"),

@@ -1,0 +1,176 @@
+"""``sft-trainer``: the trainer probe through TRL's ``SFTTrainer`` (causal families).
+
+The TRL vision recipe: a dataset of chats with an image, a collator that applies the chat
+template, runs the processor and sets labels to ``input_ids`` with padding and image tokens
+masked (:class:`~vlmcompat.collators.ChatCollator`), ``skip_prepare_dataset``. The tiny
+families have no hub processor, so a word-level tokenizer (with a chat template) is built over
+the tiny vocabulary and the processor's output (image tokens expanded or not, as the installed
+transformers' processors do; Q-Former ids for InstructBLIP) is built in code. Passes like
+``trainer``: finite logged losses, lower eval-mode loss, adapter round trip.
+
+Skips with a reason naming the library when trl is not installed, or when the installed trl
+cannot be imported here (the import error is recorded).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tempfile
+from typing import Any
+
+from vlmcompat import tiny, versions
+from vlmcompat.collators import ChatCollator
+from vlmcompat.multimodal import image_token_id
+from vlmcompat.probes.base import Metrics, Probe, ProbeSkipped
+from vlmcompat.probes.common import processor_expands, require_class
+from vlmcompat.probes.trainer import (
+    BATCH_SIZE,
+    check_progress,
+    check_round_trip,
+    eval_loss,
+    logged_losses,
+    lora_model,
+    supported_kwargs,
+    training_arguments,
+)
+from vlmcompat.results import Mode
+
+CAUSAL_FAMILIES = ("instructblip-llama", "blip2-opt", "llava")
+CHAT_TEMPLATE = "{{ bos_token }}{% for m in messages %}{{ m['role'] | upper }} {{ m['content'] }} {% endfor %}{{ eos_token }}"
+ROLES = ("USER", "ASSISTANT")
+NUM_EXAMPLES = 4
+
+
+def import_trl():
+    """``(SFTTrainer, SFTConfig)``, or skip saying why trl cannot be used here."""
+    if versions.installed("trl") is None:
+        raise ProbeSkipped("trl is not installed in this environment")
+    try:
+        from trl import SFTConfig, SFTTrainer
+    except Exception as exc:  # RuntimeError wrapping ImportError, AttributeError on mismatched stacks
+        cause = exc.__cause__ or exc
+        raise ProbeSkipped(f"{versions.describe('trl')} cannot be imported with {versions.describe('transformers')}: "
+                           f"{type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''}") from None
+    return SFTTrainer, SFTConfig
+
+
+def tiny_tokenizer(text_config):
+    """A fast word-level tokenizer over the tiny vocabulary, with the family's special ids and a
+    chat template; token ``i`` is ``w<i>`` unless it is special."""
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import WhitespaceSplit
+    from transformers import PreTrainedTokenizerFast
+
+    names = {i: f"w{i}" for i in range(text_config.vocab_size)}
+    names[text_config.pad_token_id] = "<pad>"
+    names[text_config.eos_token_id] = "</s>"
+    bos = "</s>" if text_config.bos_token_id == text_config.eos_token_id else "<s>"
+    names[text_config.bos_token_id] = bos
+    names[tiny.instructblip.IMAGE_TOKEN_ID] = "<image>"
+    free = [i for i in range(3, text_config.vocab_size) if names[i].startswith("w")]
+    for role, i in zip(ROLES, free):
+        names[i] = role
+    model = WordLevel({name: i for i, name in names.items()}, unk_token="<pad>")
+    backend = Tokenizer(model)
+    backend.pre_tokenizer = WhitespaceSplit()
+    tok = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", bos_token=bos, eos_token="</s>",
+                                  unk_token="<pad>", padding_side="right")
+    tok.chat_template = CHAT_TEMPLATE
+    return tok
+
+
+def tiny_processor(tokenizer, config, expanded: bool):
+    """What the family's processor returns for ``(texts, images)``: the one ``<image>`` in each text
+    becomes k image tokens (expanded), stays one (LLaVA legacy) or goes (BLIP legacy, the model prepends)."""
+    import torch
+
+    from vlmcompat.collators import _pad
+
+    image_id = tiny.instructblip.IMAGE_TOKEN_ID
+    is_blip = hasattr(config, "num_query_tokens")
+    k = config.num_query_tokens if is_blip else tiny.llava.NUM_PATCHES
+    copies = k if expanded else (0 if is_blip else 1)
+    qformer_vocab = config.qformer_config.vocab_size if hasattr(config, "qformer_config") else None
+
+    def process(texts: list[str], images: list[Any]) -> dict[str, Any]:
+        rows, qrows = [], []
+        for text in texts:
+            ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+            out = []
+            for i in ids:
+                out.extend([image_id] * copies if i == image_id else [i])
+            rows.append(torch.tensor(out, dtype=torch.long))
+            if qformer_vocab is not None:  # the instruction in the Q-Former's own vocabulary
+                qrows.append(torch.tensor([3 + i % (qformer_vocab - 3) for i in ids if i != image_id], dtype=torch.long))
+        batch = {"input_ids": _pad(rows, tokenizer.pad_token_id),
+                 "attention_mask": _pad([torch.ones_like(r) for r in rows], 0),
+                 "pixel_values": torch.stack(images)}
+        if qrows:
+            batch["qformer_input_ids"] = _pad(qrows, 0)
+            batch["qformer_attention_mask"] = _pad([torch.ones_like(r) for r in qrows], 0)
+        return batch
+
+    return process
+
+
+def chat_examples(family: str, expanded: bool, tokenizer) -> list[dict[str, Any]]:
+    """Four chats ("<image> question" → answer) with the tiny batches' images, answers of two lengths.
+
+    The image sits under ``pixel_values``: trl 0.24 treats an ``images`` key as a request for its own
+    vision collator and then demands a hub ``ProcessorMixin``; the collator here replaces that one."""
+    import torch
+
+    gen = torch.Generator().manual_seed(3000)
+    vocab = tokenizer.get_vocab()
+    words = sorted((t for t in vocab if t.startswith("w")), key=vocab.get)
+    examples = []
+    for seed in range(NUM_EXAMPLES // 2):
+        pixels = tiny.make_batch(family, expanded, seed)["pixel_values"]
+        for i, image in enumerate(pixels):
+            pick = torch.randint(0, len(words), (4 + 3 - i,), generator=gen).tolist()
+            question, answer = " ".join(words[j] for j in pick[:3]), " ".join(words[j] for j in pick[3:])
+            examples.append({"messages": [{"role": "user", "content": f"<image> {question}"},
+                                          {"role": "assistant", "content": answer}], "pixel_values": image})
+    return examples
+
+
+def run(family: str, mode: Mode) -> Metrics:
+    fam = require_class(family)
+    if fam.is_seq2seq:
+        raise ProbeSkipped(f"SFTTrainer trains causal language models; {family} has an encoder-decoder (T5) LM "
+                           "(see the trainer probe)")
+    sft_trainer_cls, sft_config_cls = import_trl()
+    expanded = processor_expands()
+    model, backend = lora_model(family, mode, expanded)
+    config = model.config if hasattr(model.config, "text_config") else model.get_base_model().config
+    tokenizer = tiny_tokenizer(config.text_config)
+    collator = ChatCollator(tokenizer, tiny_processor(tokenizer, config, expanded), image_token_id(config),
+                           image_key="pixel_values")
+    examples = chat_examples(family, expanded, tokenizer)
+    fixed = collator(examples[:BATCH_SIZE])
+    metrics: Metrics = {"backend": backend, "input_format": "expanded" if expanded else "legacy",
+                        "trl": str(versions.installed("trl"))}
+    before = eval_loss(model, fixed)
+    with tempfile.TemporaryDirectory() as out:
+        args = training_arguments(sft_config_cls, out, dataset_kwargs={"skip_prepare_dataset": True},
+                                  dataset_text_field="", packing=False)
+        extra = supported_kwargs(sft_trainer_cls.__init__, {"processing_class": tokenizer},
+                                 processing_class=("processing_class", "tokenizer"))
+        trainer = sft_trainer_cls(model=model, args=args, train_dataset=examples, data_collator=collator, **extra)
+        with contextlib.redirect_stdout(io.StringIO()):  # Trainer prints its logs when tqdm is off
+            trainer.train()
+        check_progress(metrics, logged_losses(trainer), before, eval_loss(model, fixed))
+        metrics["round_trip_max_abs_diff"] = check_round_trip(family, expanded, model, backend, fixed,
+                                                              trainer.save_model)
+    return metrics
+
+
+PROBE = Probe(
+    name="sft-trainer",
+    summary="TRL SFTTrainer with LoRA and the chat-template collator (causal families): finite decreasing loss, "
+    "adapter saves and reloads",
+    run=run,
+    families=tuple(f for f in tiny.FAMILIES if f != "tinyllava"),
+)
