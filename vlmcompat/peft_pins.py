@@ -52,12 +52,17 @@ class PeftRow:
 MEASURED: tuple[PeftRow, ...] = (
     PeftRow("0.8.2", "4.27.0", "4.27.0", "5.18.0", note=_SEQ2SEQ_518),
     PeftRow("0.9.0", "4.27.0", "4.27.0", "5.18.0", note=_SEQ2SEQ_518),
+    PeftRow("0.10.0", "4.27.0", "4.27.0", "5.18.0", note=_SEQ2SEQ_518),
+    PeftRow("0.11.1", "4.27.0", "4.27.0", "5.18.0", note=_SEQ2SEQ_518),
+    PeftRow("0.12.0", "4.27.0", "4.27.0", "5.18.0", note=_SEQ2SEQ_518),
     PeftRow("0.13.2", "4.27.0", "4.27.0", "5.18.0", note=_SEQ2SEQ_518),
     PeftRow("0.14.0", "4.43.0", "4.43.0", "5.18.0", note="needs EncoderDecoderCache (4.43); " + _SEQ2SEQ_518),
     PeftRow("0.15.2", "4.43.0", "4.43.0", "5.18.0", note="needs EncoderDecoderCache (4.43); " + _SEQ2SEQ_518),
     PeftRow("0.16.0", "4.44.0", "4.44.0", "5.0.0", note="needs HybridCache (4.44), which 5.0 removed"),
     PeftRow("0.17.1", "4.44.0", "4.44.0", "5.0.0", note="needs HybridCache (4.44), which 5.0 removed"),
     PeftRow("0.18.1", "4.43.0", "4.47.0", "5.18.0", note=_DTENSOR + "; " + _SEQ2SEQ_518),
+    PeftRow("0.19.1", "4.43.0", "4.47.0", "5.18.0", note=_DTENSOR + "; " + _SEQ2SEQ_518),
+    PeftRow("0.20.0", "4.43.0", "4.47.0", "5.18.0", note=_DTENSOR + "; " + _SEQ2SEQ_518),
     PeftRow("0.21.2", "4.43.0", "4.47.0", None, note=_DTENSOR),
 )
 
