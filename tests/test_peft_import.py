@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from vlmcompat import cells, probes
-from vlmcompat.probes.base import ProbeFailed
 from vlmcompat.probes.peft_import import PROBE, ImportCheck, failure_message, missing_symbol
 from vlmcompat.results import Mode
 
@@ -70,7 +69,6 @@ def test_fallback_trains_and_saves_on_this_host():
 RUN_PROBE = r"""
 import json
 from vlmcompat.probes.peft_import import PROBE
-from vlmcompat.probes.base import ProbeFailed
 from vlmcompat.results import Mode
 out = {}
 for mode in (Mode.NATIVE, Mode.PATCHED):
@@ -103,7 +101,3 @@ def test_native_fails_and_patched_trains_where_peft_cannot_be_imported(tmp_path,
     assert patched["status"] == "pass" and patched["metrics"]["fallback"] == "vlmcompat-lora"
     assert patched["metrics"]["symbol"] == "EncoderDecoderCache"
     assert patched["metrics"]["fallback_losses"][-1] < patched["metrics"]["fallback_losses"][0]
-
-
-def test_probe_failed_is_the_contract():
-    assert issubclass(ProbeFailed, Exception)

@@ -110,8 +110,9 @@ def inject(model: Any, target_modules: list[str] | str, r: int, alpha: int, drop
         setattr(parent, child, lora_linear(module, r, alpha, dropout))
         wrapped.append(name)
     if not wrapped:
-        raise ValueError(f"target modules {sorted(target_modules) if isinstance(target_modules, list) else target_modules}"
-                         f" not found in the base model ({type(model).__name__}); check target_modules")
+        shown = target_modules if isinstance(target_modules, str) else sorted(target_modules)
+        raise ValueError(f"target modules {shown} not found in the base model ({type(model).__name__}); "
+                         "check target_modules")
     for name, param in model.named_parameters():
         param.requires_grad = "lora_" in name
     targets = sorted(set(target_modules)) if not isinstance(target_modules, str) else target_modules
@@ -185,7 +186,8 @@ def load_adapter(model: Any, adapter_dir: str | Path, is_trainable: bool = False
     try:
         config = json.loads((adapter_dir / "adapter_config.json").read_text())
     except FileNotFoundError:
-        raise FileNotFoundError(f"{adapter_dir} has no adapter_config.json; pass the directory save_adapter wrote") from None
+        raise FileNotFoundError(f"{adapter_dir} has no adapter_config.json; "
+                                "pass the directory save_adapter wrote") from None
     if config.get("peft_type") != "LORA":
         raise ValueError(f"{adapter_dir} holds a {config.get('peft_type')} adapter; the fallback loads LORA only")
     for key, plain in _UNSUPPORTED.items():

@@ -67,7 +67,8 @@ def check_import(python: str | None = None, timeout: float = TIMEOUT) -> ImportC
     try:
         data = json.loads(proc.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
-        raise RuntimeError(f"the peft import check died (exit {proc.returncode}): {proc.stderr.strip()[-500:]}") from None
+        tail = proc.stderr.strip()[-500:]
+        raise RuntimeError(f"the peft import check died (exit {proc.returncode}): {tail}") from None
     error, via = data["import_error"], "peft"
     if error is None and data["trainer_error"] is not None:
         error, via = data["trainer_error"], "transformers.Trainer"
