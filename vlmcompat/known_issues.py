@@ -134,14 +134,16 @@ _ISSUES = [
         title="peft cannot be imported with the installed transformers",
         cause=(
             "peft imports symbols that the installed transformers does not have yet (e.g. EncoderDecoderCache, "
-            "first in transformers 4.43, for peft>=0.14); no peft release declares a transformers bound, so "
-            "resolvers install broken pairs."
+            "first in transformers 4.43, for peft>=0.14), or from huggingface_hub a release that an old "
+            "transformers pins lower than peft needs (e.g. huggingface_hub.errors for peft 0.13 with transformers "
+            "4.34); no peft release declares a transformers bound, so resolvers install broken pairs."
         ),
         fix="Pin peft to a release that works with your transformers, or upgrade transformers "
         "(`vlmcompat doctor` gives the pins).",
         signatures=(
             r"cannot import name '(\w+)' from 'transformers[\w.]*'",
             r"No module named 'transformers\.(modeling_layers|integrations\.\w+|cache_utils)'",
+            r"No module named 'huggingface_hub\.(\w+)'",
         ),
         affected=(Range("peft", ">=0.14", note="with transformers<4.43"),),
     ),

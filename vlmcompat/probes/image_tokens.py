@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 
-from vlmcompat import tiny
+from vlmcompat import known_issues, tiny
 from vlmcompat.probes.base import Metrics, Probe, ProbeFailed
 from vlmcompat.probes.common import require_class, without
 from vlmcompat.results import Mode
@@ -34,11 +34,13 @@ def _lm_sequence_length(outputs, seq2seq: bool) -> int:
 
 @contextlib.contextmanager
 def _rejection(input_format: str):
-    """A model that validates its inputs (LLaVA) rejects a format with a ValueError: the same issue."""
+    """A model that validates its inputs (LLaVA) rejects a format with a ValueError: the same issue,
+    unless the catalogue knows the error as something more specific (e.g. ``legacy-loss-shape``)."""
     try:
         yield
     except ValueError as exc:
-        raise ProbeFailed("image-token-expansion", f"{input_format} inputs are rejected: {exc}") from exc
+        issue = known_issues.classify_exception(exc) or "image-token-expansion"
+        raise ProbeFailed(issue, f"{input_format} inputs are rejected: {exc}") from exc
 
 
 def run(family: str, mode: Mode) -> Metrics:
