@@ -206,3 +206,23 @@ def output_class(model: Any, name: str):
         if out is not None:
             return out
     raise ForwardInputError(f"{type(model).__name__}'s module has no {name}")
+
+
+def generate_prepended(model, features, input_ids=None, attention_mask=None, **generate_kwargs):
+    """Generate with the image features prepended to the prompt (the legacy path, for configs
+    without an image token id). Decoder-only LMs return the prompt, then the new tokens, as the
+    stock legacy path of 4.47-4.54 did; encoder-decoder LMs return the decoder's tokens."""
+    import torch
+
+    lm = find_language_model(model)
+    if input_ids is None:
+        bos = model.config.text_config.bos_token_id
+        input_ids = torch.full((features.shape[0], 1), bos if bos is not None else 0, dtype=torch.long,
+                               device=features.device)
+    if attention_mask is None:
+        attention_mask = torch.ones_like(input_ids)
+    embeds, attn, _, _ = merge_image_features(lm.embed(input_ids), attention_mask, features, input_ids, None)
+    outputs = lm.module.generate(inputs_embeds=embeds, attention_mask=attn, **generate_kwargs)
+    if not lm.is_encoder_decoder:
+        outputs = torch.cat([input_ids, outputs], dim=-1)
+    return outputs

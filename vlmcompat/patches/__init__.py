@@ -45,6 +45,19 @@ class Patch:
     plan: Callable[[], Plan]
 
 
+def transformers_class(name: str, since: str | None = None) -> tuple[Any, str]:
+    """``(class, "")`` from the installed transformers, or ``(None, reason)`` for a Plan."""
+    try:
+        import transformers
+    except ImportError:
+        return None, "transformers is not installed"
+    cls = getattr(transformers, name, None)
+    if cls is None:
+        first = f" (first in {since})" if since else ""
+        return None, f"transformers {transformers.__version__} has no {name}{first}"
+    return cls, ""
+
+
 BUILTIN = (
     "vlmcompat.patches.instructblip_forward:PATCH",
     "vlmcompat.patches.tokenizer_load:PATCH",

@@ -20,13 +20,14 @@ from vlmcompat.errors import ForwardInputError
 from vlmcompat.multimodal import (
     call_supported,
     find_language_model,
+    generate_prepended,
     image_token_id,
     merge_image_features,
     output_class,
     pop_injected,
     run_language_model,
 )
-from vlmcompat.patches import Patch, Plan, Replacement
+from vlmcompat.patches import Patch, Plan, Replacement, transformers_class
 
 CLASS_NAME = "Blip2ForConditionalGeneration"
 
@@ -87,34 +88,17 @@ def make_generate(original):
         if image_token_id(self.config) is not None:
             return original(self, pixel_values=pixel_values, input_ids=input_ids, attention_mask=attention_mask,
                             interpolate_pos_encoding=interpolate_pos_encoding, **generate_kwargs)
-        import torch
-
         features, _, _ = image_features(self, pixel_values, interpolate_pos_encoding)
-        lm = find_language_model(self)
-        if input_ids is None:
-            bos = self.config.text_config.bos_token_id
-            input_ids = torch.full((features.shape[0], 1), bos if bos is not None else 0, dtype=torch.long,
-                                   device=features.device)
-        if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
-        embeds, attn, _, _ = merge_image_features(lm.embed(input_ids), attention_mask, features, input_ids, None)
-        outputs = lm.module.generate(inputs_embeds=embeds, attention_mask=attn, **generate_kwargs)
-        if not lm.is_encoder_decoder:
-            outputs = torch.cat([input_ids, outputs], dim=-1)  # the prompt, then the new tokens (4.47+)
-        return outputs
+        return generate_prepended(self, features, input_ids, attention_mask, **generate_kwargs)
 
     generate.__wrapped__ = original
     return generate
 
 
 def _plan() -> Plan:
-    try:
-        import transformers
-    except ImportError:
-        return Plan(reason="transformers is not installed")
-    cls = getattr(transformers, CLASS_NAME, None)
+    cls, reason = transformers_class(CLASS_NAME)
     if cls is None:
-        return Plan(reason=f"transformers {transformers.__version__} has no {CLASS_NAME}")
+        return Plan(reason=reason)
     replacements = [Replacement(cls, "forward", lambda original: forward)]
     if hasattr(cls, "get_placeholder_mask"):  # the stock merge needs config.image_token_id (>= 4.55)
         replacements.append(Replacement(cls, "generate", make_generate))

@@ -22,11 +22,12 @@ from vlmcompat.multimodal import (
     call_supported,
     causal_lm_loss,
     find_language_model,
+    generate_prepended,
     image_token_id,
     merge_image_features,
     seq2seq_loss,
 )
-from vlmcompat.patches import Patch, Plan, Replacement
+from vlmcompat.patches import Patch, Plan, Replacement, transformers_class
 
 CLASS_NAME = "InstructBlipForConditionalGeneration"
 
@@ -121,36 +122,18 @@ def make_generate(original):
                             qformer_attention_mask=qformer_attention_mask, input_ids=input_ids,
                             attention_mask=attention_mask, interpolate_pos_encoding=interpolate_pos_encoding,
                             **generate_kwargs)
-        import torch
-
         features, _, _ = image_features(self, pixel_values, qformer_input_ids, qformer_attention_mask,
                                         interpolate_pos_encoding)
-        lm = find_language_model(self)
-        if input_ids is None:
-            bos = self.config.text_config.bos_token_id
-            input_ids = torch.full((features.shape[0], 1), bos if bos is not None else 0, dtype=torch.long,
-                                   device=features.device)
-        if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
-        embeds, attn, _, _ = merge_image_features(lm.embed(input_ids), attention_mask, features, input_ids, None)
-        outputs = lm.module.generate(inputs_embeds=embeds, attention_mask=attn, **generate_kwargs)
-        if not lm.is_encoder_decoder:
-            # the legacy path of 4.47-4.54: the prompt, then the new tokens
-            outputs = torch.cat([input_ids, outputs], dim=-1)
-        return outputs
+        return generate_prepended(self, features, input_ids, attention_mask, **generate_kwargs)
 
     generate.__wrapped__ = original
     return generate
 
 
 def _plan() -> Plan:
-    try:
-        import transformers
-    except ImportError:
-        return Plan(reason="transformers is not installed")
-    cls = getattr(transformers, CLASS_NAME, None)
+    cls, reason = transformers_class(CLASS_NAME)
     if cls is None:
-        return Plan(reason=f"transformers {transformers.__version__} has no {CLASS_NAME}")
+        return Plan(reason=reason)
     replacements = [Replacement(cls, "forward", lambda original: forward)]
     if hasattr(cls, "get_placeholder_mask"):  # the stock merge needs config.image_token_id (>= 4.55)
         replacements.append(Replacement(cls, "generate", make_generate))

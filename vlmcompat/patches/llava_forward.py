@@ -29,7 +29,7 @@ from vlmcompat.multimodal import (
     output_class,
     run_language_model,
 )
-from vlmcompat.patches import Patch, Plan, Replacement
+from vlmcompat.patches import Patch, Plan, Replacement, transformers_class
 
 CLASS_NAME = "LlavaForConditionalGeneration"
 
@@ -151,13 +151,9 @@ def forward(self, input_ids=None, pixel_values=None, attention_mask=None, positi
 
 
 def _plan() -> Plan:
-    try:
-        import transformers
-    except ImportError:
-        return Plan(reason="transformers is not installed")
-    cls = getattr(transformers, CLASS_NAME, None)
+    cls, reason = transformers_class(CLASS_NAME, since="4.36")
     if cls is None:
-        return Plan(reason=f"transformers {transformers.__version__} has no {CLASS_NAME} (first in 4.36)")
+        return Plan(reason=reason)
     return Plan([Replacement(cls, "forward", lambda original: forward)])
 
 
