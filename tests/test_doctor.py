@@ -192,3 +192,13 @@ def test_pair_that_imports_but_cannot_train_exits_one():
     assert "peft-import" not in d.to_json()["issues"] and d.peft_trains is False and d.exit_code == 1
     assert any("imports but does not train with transformers 4.45.2" in note for note in d.notes)
     assert d.to_json()["pins"]["transformers"] == ">=4.47.0,<5.18.0"
+
+
+def test_no_peft_0_13_advice_for_transformers_4_34():
+    """Measured: peft 0.13.2 cannot import huggingface_hub.errors beside transformers 4.34.1
+    (tokenizers 0.14 pins huggingface_hub<0.18); peft 0.12.0 imports and trains there."""
+    from vlmcompat import peft_pins
+
+    assert peft_pins.newest_peft_for("4.34.1").peft == "0.12.0"
+    assert peft_pins.newest_peft_for("4.33.3").peft == "0.13.2"
+    assert not peft_pins.imports_with(peft_pins.row_for("0.13.2"), "4.34.1")

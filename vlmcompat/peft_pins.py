@@ -38,11 +38,13 @@ class PeftRow:
     min_trains: str  # oldest transformers where a LoRA step trains (T5 and LLaMA)
     trains_below: str | None  # first newer transformers measured where it stops training; None: newest works
     note: str = ""
+    holes: tuple[str, ...] = ()  # exclusions inside the range, e.g. "!=4.34.*"
 
     @property
     def trains(self) -> str:
         """The transformers specifier where this peft imports and trains."""
-        return f">={self.min_trains}" + (f",<{self.trains_below}" if self.trains_below else "")
+        return ",".join([f">={self.min_trains}", *([f"<{self.trains_below}"] if self.trains_below else []),
+                         *self.holes])
 
     @property
     def version(self) -> Version:
@@ -55,7 +57,11 @@ MEASURED: tuple[PeftRow, ...] = (
     PeftRow("0.10.0", "4.27.0", "4.27.0", "5.18.0", note=_SEQ2SEQ_518),
     PeftRow("0.11.1", "4.27.0", "4.27.0", "5.18.0", note=_SEQ2SEQ_518),
     PeftRow("0.12.0", "4.27.0", "4.27.0", "5.18.0", note=_SEQ2SEQ_518),
-    PeftRow("0.13.2", "4.27.0", "4.27.0", "5.18.0", note=_SEQ2SEQ_518),
+    # transformers 4.34 needs tokenizers 0.14, which pins huggingface_hub<0.18; peft 0.13 imports
+    # huggingface_hub.errors (measured: 4.34.1 fails, 0.12.0 imports and trains there).
+    PeftRow("0.13.2", "4.27.0", "4.27.0", "5.18.0", holes=("!=4.34.*",),
+            note="not with transformers 4.34 (its tokenizers 0.14 pins huggingface_hub<0.18, which lacks "
+            "huggingface_hub.errors); " + _SEQ2SEQ_518),
     PeftRow("0.14.0", "4.43.0", "4.43.0", "5.18.0", note="needs EncoderDecoderCache (4.43); " + _SEQ2SEQ_518),
     PeftRow("0.15.2", "4.43.0", "4.43.0", "5.18.0", note="needs EncoderDecoderCache (4.43); " + _SEQ2SEQ_518),
     PeftRow("0.16.0", "4.44.0", "4.44.0", "5.0.0", note="needs HybridCache (4.44), which 5.0 removed"),
@@ -85,7 +91,7 @@ def trains_with(row: PeftRow, transformers: str | Version) -> bool:
 
 def imports_with(row: PeftRow, transformers: str | Version) -> bool:
     """Whether the table says this peft imports with ``transformers`` (within the measured bounds)."""
-    spec = f">={row.min_imports}" + (f",<{row.trains_below}" if row.trains_below else "")
+    spec = ",".join([f">={row.min_imports}", *([f"<{row.trains_below}"] if row.trains_below else []), *row.holes])
     return in_range("transformers", spec, transformers)
 
 
