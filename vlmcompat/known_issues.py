@@ -280,6 +280,21 @@ _ISSUES = [
                   "get_peft_model, native and patched)"),
         ),
     ),
+    KnownIssue(
+        id="trainer-adapter-save",
+        title="Trainer.save_model writes the whole model instead of the PEFT adapter",
+        cause=(
+            "Before transformers 4.30 Trainer._save knows only PreTrainedModel: for a PeftModel it writes the whole "
+            "state dict as pytorch_model.bin and no adapter_config.json, so PeftModel.from_pretrained cannot load "
+            "what the trainer saved."
+        ),
+        fix="`import vlmcompat.patch` (Trainer saves PEFT models with PeftModel.save_pretrained); or call "
+        "model.save_pretrained(output_dir) yourself after training; or upgrade to transformers>=4.30.",
+        signatures=(r"Can't find '?adapter_config\.json'? at",),
+        affected=(Range("transformers", "<4.30", evidence="matrix",
+                        note="4.28 confirmed by the matrix; 4.30 saves adapters; 4.29 not checked"),),
+        patch="trainer_adapter_save",
+    ),
 ]
 
 _BY_ID = {issue.id: issue for issue in _ISSUES}

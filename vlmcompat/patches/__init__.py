@@ -65,6 +65,8 @@ BUILTIN = (
     "vlmcompat.patches.blip2_forward:PATCH",
     "vlmcompat.patches.llava_forward:PATCH",
     "vlmcompat.patches.peft_seq2seq_wrapper:PATCH",
+    "vlmcompat.patches.peft_unavailable:PATCH",  # before anything that imports transformers.trainer
+    "vlmcompat.patches.trainer_adapter_save:PATCH",
 )
 
 _lock = threading.RLock()
