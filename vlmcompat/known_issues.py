@@ -295,6 +295,22 @@ _ISSUES = [
                         note="4.28 confirmed by the matrix; 4.30 saves adapters; 4.29 not checked"),),
         patch="trainer_adapter_save",
     ),
+    KnownIssue(
+        id="accelerate-dataloader-kwargs",
+        title="Trainer passes Accelerator arguments that accelerate 1.0 removed",
+        cause=(
+            "transformers 4.35-4.37 build the Trainer's Accelerator with dispatch_batches= and split_batches=; "
+            "accelerate 1.0 moved them into DataLoaderConfiguration, and peft pulls the newest accelerate."
+        ),
+        fix="`import vlmcompat.patch` (the arguments are moved into a DataLoaderConfiguration); or pin "
+        "accelerate<1.0; or upgrade to transformers>=4.38.",
+        signatures=(r"Accelerator\.__init__\(\) got an unexpected keyword argument "
+                    r"'(dispatch_batches|split_batches|even_batches|use_seedable_sampler)'",),
+        affected=(Range("transformers", ">=4.35,<4.38", evidence="lead",
+                        note="with accelerate>=1.0; seen with 4.37.0 and accelerate 1.15.0; read from the "
+                        "Trainer sources of 4.31-4.46"),),
+        patch="accelerate_dataloader_kwargs",
+    ),
 ]
 
 _BY_ID = {issue.id: issue for issue in _ISSUES}

@@ -87,8 +87,18 @@ def matches_target(name: str, target_modules: list[str] | str) -> bool:
     return name in target_modules or any(name.endswith(f".{target}") for target in target_modules)
 
 
-def inject(model: Any, target_modules: list[str] | str, r: int, alpha: int, dropout: float = 0.0) -> Any:
-    """Wrap the matching ``nn.Linear`` modules of ``model`` in LoRA layers (in place) and freeze the rest."""
+def _saved_modules(model: Any, modules_to_save: list[str]) -> dict[str, Any]:
+    """Qualified name -> module for peft's ``modules_to_save`` (matched by name suffix, like peft)."""
+    if not modules_to_save:
+        return {}
+    return {name: module for name, module in model.named_modules()
+            if name and any(name == m or name.endswith(f".{m}") for m in modules_to_save)}
+
+
+def inject(model: Any, target_modules: list[str] | str, r: int, alpha: int, dropout: float = 0.0,
+           modules_to_save: list[str] | None = None) -> Any:
+    """Wrap the matching ``nn.Linear`` modules of ``model`` in LoRA layers (in place) and freeze the
+    rest, except ``modules_to_save`` (peft's option: trained in full and saved with the adapter)."""
     from torch import nn
 
     if r <= 0:
@@ -115,8 +125,14 @@ def inject(model: Any, target_modules: list[str] | str, r: int, alpha: int, drop
                          "check target_modules")
     for name, param in model.named_parameters():
         param.requires_grad = "lora_" in name
+    saved = _saved_modules(model, list(modules_to_save or []))
+    if modules_to_save and not saved:
+        raise ValueError(f"modules_to_save {sorted(modules_to_save)} not found in {type(model).__name__}")
+    for module in saved.values():
+        module.requires_grad_(True)
     targets = sorted(set(target_modules)) if not isinstance(target_modules, str) else target_modules
-    setattr(model, CONFIG_ATTR, {"r": r, "lora_alpha": alpha, "lora_dropout": dropout, "target_modules": targets})
+    setattr(model, CONFIG_ATTR, {"r": r, "lora_alpha": alpha, "lora_dropout": dropout, "target_modules": targets,
+                                 "modules_to_save": sorted(modules_to_save) if modules_to_save else None})
     return model
 
 
@@ -133,6 +149,10 @@ def lora_state_dict(model: Any) -> dict[str, Any]:
     for name, layer in lora_layers(model).items():
         state[f"{PREFIX}{name}.lora_A.weight"] = layer.lora_A.weight.detach().cpu().contiguous()
         state[f"{PREFIX}{name}.lora_B.weight"] = layer.lora_B.weight.detach().cpu().contiguous()
+    config = getattr(model, CONFIG_ATTR, None) or {}
+    for name, module in _saved_modules(model, config.get("modules_to_save") or []).items():
+        for pname, param in module.named_parameters():  # peft: <module>.modules_to_save.<adapter>.x -> <module>.x
+            state[f"{PREFIX}{name}.{pname}"] = param.detach().cpu().contiguous()
     return state
 
 
@@ -146,7 +166,7 @@ def adapter_config(model: Any, base_model_name_or_path: str | None, task_type: s
         "revision": None, "task_type": task_type, "inference_mode": True,
         "r": config["r"], "target_modules": config["target_modules"], "lora_alpha": config["lora_alpha"],
         "lora_dropout": config["lora_dropout"], "fan_in_fan_out": False, "bias": "none",
-        "modules_to_save": None, "init_lora_weights": True, "layers_to_transform": None, "layers_pattern": None,
+        "modules_to_save": config.get("modules_to_save"), "init_lora_weights": True, "layers_to_transform": None, "layers_pattern": None,
     }
 
 
@@ -170,15 +190,15 @@ def save_adapter(model: Any, out_dir: str | Path, base_model_name_or_path: str |
 
 
 _UNSUPPORTED = {"use_dora": False, "use_rslora": False, "fan_in_fan_out": False, "bias": "none",
-                "layers_to_transform": None, "modules_to_save": None, "rank_pattern": {}, "alpha_pattern": {}}
+                "layers_to_transform": None, "rank_pattern": {}, "alpha_pattern": {}}
 
 
 def load_adapter(model: Any, adapter_dir: str | Path, is_trainable: bool = False) -> Any:
     """Inject LoRA layers as ``adapter_config.json`` says and load the saved weights (ours or peft's).
 
     Like ``PeftModel.from_pretrained``, the adapter is frozen unless ``is_trainable``. Adapters
-    using features the fallback lacks (DoRA, rsLoRA, per-layer ranks, bias, modules_to_save) are
-    refused rather than loaded wrongly.
+    using features the fallback lacks (DoRA, rsLoRA, per-layer ranks, bias) are refused rather
+    than loaded wrongly; ``modules_to_save`` are loaded in full, as peft does.
     """
     import torch
 
@@ -194,7 +214,8 @@ def load_adapter(model: Any, adapter_dir: str | Path, is_trainable: bool = False
         if config.get(key) not in (plain, None):
             raise ValueError(f"{adapter_dir}: {key}={config[key]!r} is not supported by the LoRA fallback; "
                              "load it with peft")
-    inject(model, config["target_modules"], config["r"], config["lora_alpha"], config.get("lora_dropout") or 0.0)
+    inject(model, config["target_modules"], config["r"], config["lora_alpha"], config.get("lora_dropout") or 0.0,
+           modules_to_save=config.get("modules_to_save"))
     if (adapter_dir / "adapter_model.safetensors").exists():
         from safetensors.torch import load_file
 
@@ -212,4 +233,8 @@ def load_adapter(model: Any, adapter_dir: str | Path, is_trainable: bool = False
                 weight = getattr(layer, part).weight
                 weight.copy_(state[f"{PREFIX}{name}.{part}.weight"].to(weight.dtype))
                 weight.requires_grad = is_trainable
+        for name, module in _saved_modules(model, config.get("modules_to_save") or []).items():
+            for pname, param in module.named_parameters():
+                param.copy_(state[f"{PREFIX}{name}.{pname}"].to(param.dtype))
+                param.requires_grad = is_trainable
     return model

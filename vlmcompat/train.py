@@ -81,10 +81,8 @@ def add_lora(model, spec: LoraSpec, allow_fallback: bool = False):
         raise error
     from vlmcompat import lora_fallback
 
-    lora_model = lora_fallback.inject(model, list(spec.target_modules), spec.r, spec.alpha, spec.dropout)
-    for name, param in lora_model.named_parameters():  # trained, though the fallback's adapter file omits them
-        if any(part in name.split(".") for part in spec.modules_to_save):
-            param.requires_grad_(True)
+    lora_model = lora_fallback.inject(model, list(spec.target_modules), spec.r, spec.alpha, spec.dropout,
+                                      modules_to_save=list(spec.modules_to_save))
     return lora_model, FALLBACK
 
 

@@ -31,7 +31,7 @@ from vlmcompat.backports.instructblip_config import (
     register_auto_config,
 )
 from vlmcompat.backports.instructblip_qformer import InstructBlipQFormerModel
-from vlmcompat.multimodal import find_language_model, image_token_id, merge_image_features
+from vlmcompat.multimodal import find_language_model, generate_from_embeds, image_token_id, merge_image_features
 from vlmcompat.patches.instructblip_forward import forward as _patched_forward
 from vlmcompat.patches.instructblip_forward import image_features, make_generate
 
@@ -63,7 +63,7 @@ def _generate_with_image_tokens(self, pixel_values=None, qformer_input_ids=None,
         attention_mask = torch.ones_like(input_ids)
     embeds, attn, _, _ = merge_image_features(lm.embed(input_ids), attention_mask, features, input_ids,
                                               image_token_id(self.config))
-    outputs = lm.module.generate(inputs_embeds=embeds, attention_mask=attn, **generate_kwargs)
+    outputs = generate_from_embeds(lm, embeds, attn, **generate_kwargs)
     if not lm.is_encoder_decoder:
         outputs = torch.cat([input_ids, outputs], dim=-1)
     return outputs

@@ -67,6 +67,7 @@ BUILTIN = (
     "vlmcompat.patches.peft_seq2seq_wrapper:PATCH",
     "vlmcompat.patches.peft_unavailable:PATCH",  # before anything that imports transformers.trainer
     "vlmcompat.patches.trainer_adapter_save:PATCH",
+    "vlmcompat.patches.accelerate_dataloader_kwargs:PATCH",
 )
 
 _lock = threading.RLock()

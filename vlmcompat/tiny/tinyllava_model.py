@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from vlmcompat.errors import ForwardInputError
-from vlmcompat.multimodal import IGNORE_INDEX, call_supported, causal_lm_loss
+from vlmcompat.multimodal import IGNORE_INDEX, LanguageModel, call_supported, causal_lm_loss, generate_from_embeds
 
 
 def merge_row(ids, embeds, labels, features, token_id: int, row: int):
@@ -177,8 +177,8 @@ def define_model(config_class):
             inputs_embeds, attention_mask, _, _ = self.prepare_inputs_labels_for_multimodal(
                 input_ids, pixel_values, attention_mask, padding_side="left")
             kwargs.setdefault("pad_token_id", self.config.text_config.pad_token_id)
-            return self.language_model.generate(inputs_embeds=inputs_embeds, attention_mask=attention_mask,
-                                                max_new_tokens=max_new_tokens, **kwargs)
+            lm = LanguageModel(self.language_model, None, False)
+            return generate_from_embeds(lm, inputs_embeds, attention_mask, max_new_tokens=max_new_tokens, **kwargs)
 
         # -- a plain save/load, enough for tiny models ------------------------------------------
         def save_pretrained(self, save_directory, **_: Any):
