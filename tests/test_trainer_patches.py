@@ -52,7 +52,7 @@ def test_trainer_adapter_save_writes_the_adapter(tmp_path):
     from vlmcompat.train import LoraSpec, add_lora
 
     fam = tiny.get("instructblip-llama")
-    model, _ = add_lora(tiny.build("instructblip-llama"), LoraSpec(fam.lora_targets, task_type=None))
+    model, _ = add_lora(tiny.build("instructblip-llama", image_token=True), LoraSpec(fam.lora_targets, task_type=None))
     calls = []
 
     class FakeTrainer:  # what _save reads from a Trainer
@@ -69,7 +69,7 @@ def test_trainer_adapter_save_writes_the_adapter(tmp_path):
     assert calls == [], "a PEFT model is saved by peft, not by the stock _save"
     config = json.loads((tmp_path / "out" / "adapter_config.json").read_text())
     assert config["peft_type"] == "LORA"
-    loaded = PeftModel.from_pretrained(tiny.build("instructblip-llama"), str(tmp_path / "out"))
+    loaded = PeftModel.from_pretrained(tiny.build("instructblip-llama", image_token=True), str(tmp_path / "out"))
     batch = tiny.make_batch("instructblip-llama", expanded=True)
     model.eval()
     loaded.eval()
