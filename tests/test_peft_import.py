@@ -68,6 +68,7 @@ def test_fallback_trains_and_saves_on_this_host():
 
 RUN_PROBE = r"""
 import json
+from vlmcompat.probes.base import ProbeFailed
 from vlmcompat.probes.peft_import import PROBE
 from vlmcompat.results import Mode
 out = {}
