@@ -311,6 +311,21 @@ _ISSUES = [
                         "Trainer sources of 4.31-4.46"),),
         patch="accelerate_dataloader_kwargs",
     ),
+    KnownIssue(
+        id="trl-fused-lm-head",
+        title="TRL's fused LM head expects the model's backbone to return last_hidden_state",
+        cause=(
+            "Newer TRL SFTTrainer releases replace the model's forward with a fused LM-head loss that calls "
+            "model.base_model and reads last_hidden_state; BLIP-2 and InstructBLIP have no such backbone (their "
+            "base_model is the whole model), so every training step fails."
+        ),
+        fix="Pin trl to a release without the fused LM head (trl 0.19.1 and 0.21.0 train these models here), or "
+        "use transformers.Trainer with a collator (the trainer probe's path).",
+        signatures=(r"'(\w+)ModelOutput' object has no attribute 'last_hidden_state'",),
+        affected=(Range("trl", ">=1.16", evidence="lead",
+                        note="seen with trl 1.16.0 and transformers 5.23.0 on BLIP-2-OPT and InstructBLIP-LLaMA; "
+                        "LLaVA trains; the first affected trl release is not bisected"),),
+    ),
 ]
 
 _BY_ID = {issue.id: issue for issue in _ISSUES}

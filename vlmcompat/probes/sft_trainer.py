@@ -136,6 +136,19 @@ def chat_examples(family: str, expanded: bool, tokenizer) -> list[dict[str, Any]
     return examples
 
 
+def as_dataset(examples: list[dict[str, Any]]):
+    """A ``datasets.Dataset`` (newer trl accept nothing else) whose images come back as tensors;
+    the plain list where ``datasets`` is not installed (older trl take any sequence)."""
+    try:
+        import datasets
+    except ImportError:
+        return examples
+    rows = [{**e, "pixel_values": e["pixel_values"].tolist()} for e in examples]
+    dataset = datasets.Dataset.from_list(rows)
+    dataset.set_format("torch", columns=["pixel_values"], output_all_columns=True)
+    return dataset
+
+
 def run(family: str, mode: Mode) -> Metrics:
     fam = require_class(family)
     if fam.is_seq2seq:
@@ -158,7 +171,8 @@ def run(family: str, mode: Mode) -> Metrics:
                                   dataset_text_field="", packing=False)
         extra = supported_kwargs(sft_trainer_cls.__init__, {"processing_class": tokenizer},
                                  processing_class=("processing_class", "tokenizer"))
-        trainer = sft_trainer_cls(model=model, args=args, train_dataset=examples, data_collator=collator, **extra)
+        trainer = sft_trainer_cls(model=model, args=args, train_dataset=as_dataset(examples),
+                                  data_collator=collator, **extra)
         with contextlib.redirect_stdout(io.StringIO()):  # Trainer prints its logs when tqdm is off
             trainer.train()
         check_progress(metrics, logged_losses(trainer), before, eval_loss(model, fixed))
