@@ -58,7 +58,7 @@ class LanguageModel:
         return self.module.get_input_embeddings()(input_ids)
 
 
-def find_language_model(model: Any) -> LanguageModel:
+def _search_language_model(model: Any) -> tuple[str, LanguageModel]:
     """The model's language model, found by feature rather than by attribute path.
 
     Looks for the sub-module whose config is the model's ``text_config`` (or has its model
@@ -80,16 +80,40 @@ def find_language_model(model: Any) -> LanguageModel:
         except (AttributeError, NotImplementedError):
             has_head = False
         if has_head:
-            return LanguageModel(module, None, bool(getattr(config, "is_encoder_decoder", False)))
+            return name, LanguageModel(module, None, bool(getattr(config, "is_encoder_decoder", False)))
         if best is None:
-            best = module
+            best, best_name = module, name
     if best is None:
         raise ForwardInputError(
             f"{type(model).__name__} has no sub-module configured as its text model ({text_type}); "
             "vlmcompat cannot find its language model"
         )
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    return LanguageModel(best, head, bool(getattr(best.config, "is_encoder_decoder", False)))
+    return best_name, LanguageModel(best, head, bool(getattr(best.config, "is_encoder_decoder", False)))
+
+
+_CACHE_ATTR = "_vlmcompat_language_model"
+
+
+def find_language_model(model: Any) -> LanguageModel:
+    """The model's language model, found by feature rather than by attribute path.
+
+    Looks for the sub-module whose config is the model's ``text_config`` (or has its model
+    type), preferring one that has an output embedding (an LM head). The answer is cached on the
+    model and checked on every call (the cached path must still lead to the same module), so a
+    forward pays one attribute walk, not a search of every module.
+    """
+    cached = model.__dict__.get(_CACHE_ATTR)
+    if cached is not None:
+        name, lm = cached
+        try:
+            if model.get_submodule(name) is lm.module:
+                return lm
+        except AttributeError:
+            pass
+    name, lm = _search_language_model(model)
+    model.__dict__[_CACHE_ATTR] = (name, lm)
+    return lm
 
 
 def image_token_id(config: Any) -> int | None:
