@@ -150,10 +150,23 @@ def classify_install_failure(log: str) -> InstallStatus:
     return InstallStatus.ERROR
 
 
+def uv_bin() -> str:
+    """The uv executable, found as nox finds it: ``$UV``, the ``uv`` package beside this Python
+    (``pip install uv`` puts it there even when its scripts folder is not on PATH), else PATH."""
+    if os.environ.get("UV"):
+        return os.environ["UV"]
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv") or "uv"
+
+
 def install(venv: Path, requirements: list[str], extra: list[str] | None = None) -> InstallInfo:
     """``uv pip install`` the requirements into ``venv`` and share torch; never raises on failure."""
     start = time.perf_counter()
-    cmd = ["uv", "pip", "install", "--python", str(Path(venv) / "bin" / "python"), *uv_install_args(requirements),
+    cmd = [uv_bin(), "pip", "install", "--python", str(Path(venv) / "bin" / "python"), *uv_install_args(requirements),
            *(extra or [])]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     log = proc.stdout + proc.stderr
@@ -168,7 +181,7 @@ def create(venv: Path, requirements: list[str], extra: list[str] | None = None,
            python: str | None = None) -> InstallInfo:
     """A fresh uv venv at ``venv`` with ``requirements`` installed (torch shared from the host)."""
     start = time.perf_counter()
-    proc = subprocess.run(["uv", "venv", "--quiet", "--clear", "--python", python or sys.executable, str(venv)],
+    proc = subprocess.run([uv_bin(), "venv", "--quiet", "--clear", "--python", python or sys.executable, str(venv)],
                           capture_output=True, text=True)
     if proc.returncode != 0:
         log = proc.stdout + proc.stderr
