@@ -58,6 +58,19 @@ def transformers_class(name: str, since: str | None = None) -> tuple[Any, str]:
     return cls, ""
 
 
+def forward_plan(class_name: str, forward: Callable[..., Any],
+                 make_generate: Callable[[Any], Any] | None = None, since: str | None = None) -> Plan:
+    """Replace ``class_name.forward`` (and ``generate``, where the stock merge needs
+    ``config.image_token_id``, i.e. the class has ``get_placeholder_mask``: >= 4.55)."""
+    cls, reason = transformers_class(class_name, since=since)
+    if cls is None:
+        return Plan(reason=reason)
+    replacements = [Replacement(cls, "forward", lambda original: forward)]
+    if make_generate is not None and hasattr(cls, "get_placeholder_mask"):
+        replacements.append(Replacement(cls, "generate", make_generate))
+    return Plan(replacements)
+
+
 BUILTIN = (
     "vlmcompat.patches.instructblip_forward:PATCH",
     "vlmcompat.patches.tokenizer_load:PATCH",

@@ -27,7 +27,7 @@ from vlmcompat.multimodal import (
     merge_image_features,
     seq2seq_loss,
 )
-from vlmcompat.patches import Patch, Plan, Replacement, transformers_class
+from vlmcompat.patches import Patch, Plan, forward_plan
 
 CLASS_NAME = "InstructBlipForConditionalGeneration"
 
@@ -131,13 +131,8 @@ def make_generate(original):
 
 
 def _plan() -> Plan:
-    cls, reason = transformers_class(CLASS_NAME)
-    if cls is None:
-        return Plan(reason=reason)
-    replacements = [Replacement(cls, "forward", lambda original: forward)]
-    if hasattr(cls, "get_placeholder_mask"):  # the stock merge needs config.image_token_id (>= 4.55)
-        replacements.append(Replacement(cls, "generate", make_generate))
-    return Plan(replacements)
+    return forward_plan(CLASS_NAME, forward, make_generate)
+
 
 
 PATCH = Patch(

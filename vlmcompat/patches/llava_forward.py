@@ -29,7 +29,7 @@ from vlmcompat.multimodal import (
     output_class,
     run_language_model,
 )
-from vlmcompat.patches import Patch, Plan, Replacement, transformers_class
+from vlmcompat.patches import Patch, Plan, forward_plan
 
 CLASS_NAME = "LlavaForConditionalGeneration"
 
@@ -151,10 +151,8 @@ def forward(self, input_ids=None, pixel_values=None, attention_mask=None, positi
 
 
 def _plan() -> Plan:
-    cls, reason = transformers_class(CLASS_NAME, since="4.36")
-    if cls is None:
-        return Plan(reason=reason)
-    return Plan([Replacement(cls, "forward", lambda original: forward)])
+    return forward_plan(CLASS_NAME, forward, since="4.36")
+
 
 
 PATCH = Patch(

@@ -14,8 +14,6 @@ cannot be imported here (the import error is recorded).
 
 from __future__ import annotations
 
-import contextlib
-import io
 import tempfile
 from typing import Any
 
@@ -26,12 +24,10 @@ from vlmcompat.probes.base import Metrics, Probe, ProbeSkipped
 from vlmcompat.probes.common import processor_expands, require_class
 from vlmcompat.probes.trainer import (
     BATCH_SIZE,
-    check_progress,
-    check_round_trip,
     eval_loss,
-    logged_losses,
     lora_model,
     supported_kwargs,
+    train_and_check,
     training_arguments,
 )
 from vlmcompat.results import Mode
@@ -173,12 +169,7 @@ def run(family: str, mode: Mode) -> Metrics:
                                  processing_class=("processing_class", "tokenizer"))
         trainer = sft_trainer_cls(model=model, args=args, train_dataset=as_dataset(examples),
                                   data_collator=collator, **extra)
-        with contextlib.redirect_stdout(io.StringIO()):  # Trainer prints its logs when tqdm is off
-            trainer.train()
-        check_progress(metrics, logged_losses(trainer), before, eval_loss(model, fixed))
-        metrics["round_trip_max_abs_diff"] = check_round_trip(family, expanded, model, backend, fixed,
-                                                              trainer.save_model)
-    return metrics
+        return train_and_check(trainer, metrics, family, expanded, model, backend, fixed, before)
 
 
 PROBE = Probe(

@@ -147,6 +147,17 @@ def check_round_trip(family: str, expanded: bool, trained, backend: str, batch, 
     return diff
 
 
+def train_and_check(trainer, metrics: Metrics, family: str, expanded: bool, model, backend: str, fixed,
+                    before: float) -> Metrics:
+    """Train quietly, then the checks both trainer probes make: progress and the adapter round trip."""
+    with contextlib.redirect_stdout(io.StringIO()):  # Trainer prints its logs when tqdm is off
+        trainer.train()
+    check_progress(metrics, logged_losses(trainer), before, eval_loss(model, fixed))
+    metrics["round_trip_max_abs_diff"] = check_round_trip(family, expanded, model, backend, fixed,
+                                                          trainer.save_model)
+    return metrics
+
+
 def run(family: str, mode: Mode) -> Metrics:
     import transformers
 
@@ -165,12 +176,7 @@ def run(family: str, mode: Mode) -> Metrics:
         args = training_arguments(args_cls, out)
         trainer = trainer_cls(model=model, args=args, train_dataset=examples, data_collator=collator)
         metrics["passes_num_items_in_batch"] = bool(getattr(trainer, "model_accepts_loss_kwargs", False))
-        with contextlib.redirect_stdout(io.StringIO()):  # Trainer prints its logs when tqdm is off
-            trainer.train()
-        check_progress(metrics, logged_losses(trainer), before, eval_loss(model, fixed))
-        metrics["round_trip_max_abs_diff"] = check_round_trip(family, expanded, model, backend, fixed,
-                                                              trainer.save_model)
-    return metrics
+        return train_and_check(trainer, metrics, family, expanded, model, backend, fixed, before)
 
 
 PROBE = Probe(

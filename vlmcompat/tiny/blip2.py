@@ -61,12 +61,8 @@ def build(lm: str, seed: int = 0, image_token: bool = False):
     import transformers
 
     config = transformers.Blip2Config(**config_kwargs(lm, image_token))
-    if not image_token:  # a checkpoint saved before 4.45: no image token id at all
-        for attr in ("image_token_index", "image_token_id"):
-            try:
-                setattr(config, attr, None)
-            except AttributeError:
-                pass
+    if not image_token:
+        instructblip.drop_image_token_id(config)
     torch.manual_seed(seed)
     return transformers.Blip2ForConditionalGeneration(config).eval()
 

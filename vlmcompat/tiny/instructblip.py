@@ -89,6 +89,15 @@ def config_kwargs(lm: str, image_token: bool = False) -> dict[str, Any]:
     return kwargs
 
 
+def drop_image_token_id(config) -> None:
+    """Make ``config`` look like a checkpoint saved before 4.45: no image token id at all."""
+    for attr in ("image_token_index", "image_token_id"):
+        try:
+            setattr(config, attr, None)
+        except AttributeError:
+            pass
+
+
 def build(lm: str, seed: int = 0, image_token: bool = False):
     """A random-initialised tiny InstructBLIP in eval mode, on CPU, float32."""
     import torch
@@ -98,12 +107,7 @@ def build(lm: str, seed: int = 0, image_token: bool = False):
     model_cls = getattr(transformers, "InstructBlipForConditionalGeneration")
     config = config_cls(**config_kwargs(lm, image_token))
     if not image_token:
-        # A checkpoint saved before 4.45: no image token id at all.
-        for attr in ("image_token_index", "image_token_id"):
-            try:
-                setattr(config, attr, None)
-            except AttributeError:
-                pass
+        drop_image_token_id(config)
     torch.manual_seed(seed)
     model = model_cls(config)
     return model.eval()
