@@ -7,8 +7,8 @@
 
 VLMCOMPAT_MATRIX=other.toml and VLMCOMPAT_REPORTS=dir/ point it at another matrix / reports folder.
 
-The logic lives in vlmcompat.matrix (matrix.toml), vlmcompat.matrix_cell (installing and
-running one cell) and vlmcompat.commands.report; this file only wires them to nox.
+The logic lives in vlmcompat.matrix (matrix.toml, the cell venv, running and recording a cell)
+and vlmcompat.commands.report; this file only wires them to nox.
 """
 
 from __future__ import annotations
@@ -22,38 +22,53 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from vlmcompat import cells, matrix_cell  # noqa: E402
-from vlmcompat import matrix as matrix_file  # noqa: E402
-from vlmcompat.results import InstallStatus  # noqa: E402
+from vlmcompat import matrix as matrix_file
+from vlmcompat import paths
+from vlmcompat.errors import MatrixError
+from vlmcompat.matrix import cell as cells
+from vlmcompat.results import InstallStatus
 
 nox.needs_version = ">=2026.8.10"
 nox.options.sessions = ["tests"]
 
-MATRIX_PATH = Path(os.environ.get("VLMCOMPAT_MATRIX", ROOT / "matrix.toml"))
-MATRIX = matrix_file.load(MATRIX_PATH)
-REPORTS = Path(os.environ.get("VLMCOMPAT_REPORTS", ROOT / "reports"))  # where cells/ and compat.* go
+MATRIX_PATH = ROOT / paths.matrix_file()
+REPORTS = ROOT / paths.reports_dir()  # where cells/ and compat.* go
+try:
+    MATRIX: matrix_file.Matrix | None = matrix_file.load(MATRIX_PATH)
+    MATRIX_ERROR = ""
+    CELL_NAMES = MATRIX.names
+except MatrixError as exc:  # the other sessions still run; the matrix ones say what is wrong
+    MATRIX, MATRIX_ERROR, CELL_NAMES = None, str(exc), ["invalid-matrix"]
+    print(f"nox: {MATRIX_ERROR}", file=sys.stderr)
 
 
 @nox.session(venv_backend="uv", allow_parallel=True)
-@nox.parametrize("cell", MATRIX.names, ids=MATRIX.names)
+@nox.parametrize("cell", CELL_NAMES, ids=CELL_NAMES)
 def matrix(session: nox.Session, cell: str) -> None:
     """Install one cell (torch shared from the host) and run every probe in it."""
+    if MATRIX is None:
+        session.error(MATRIX_ERROR)
     spec = MATRIX.get(cell)
-    out = matrix_cell.result_path(cell, REPORTS / "cells")
-    matrix_cell.prepare(out)
+    out = cells.result_path(cell, paths.cells_dir(REPORTS))
+    out.unlink(missing_ok=True)  # a stale file is never taken for this run's
     try:
-        info = matrix_cell.install(Path(session.virtualenv.location), spec, ROOT)
+        info = cells.install(Path(session.virtualenv.location), spec.requirements)
         session.log(f"{cell}: install {info.status.value} in {info.seconds:.2f}s")
         if info.status is not InstallStatus.OK:
-            matrix_cell.record_install_failure(out, spec, info)
-            session.warn(matrix_cell.describe_failure(spec, info))
+            cells.record_install_failure(out, cell, spec.requirements, info)
+            session.warn(cells.describe_failure(cell, spec.requirements, info))
             return
-        session.run("python", *matrix_cell.probe_args(spec, out, info.seconds, session.posargs),
-                    env=matrix_cell.probe_env(), success_codes=range(-64, 256))
-        if matrix_cell.record_missing_results(out, spec, info) is not None:
+        session.run(*cells.probe_command("python", cell, out, install_seconds=info.seconds, extra=session.posargs),
+                    env=cells.probe_env(), success_codes=range(-64, 256))
+        if cells.record_missing_results(out, cell, spec.requirements, info) is not None:
             session.warn(f"{cell}: the probe command wrote no results; recorded as a crash")
     finally:
         _refresh_report(session)
+
+
+def _report_args() -> list[str]:
+    return [str(paths.cells_dir(REPORTS)), "--md", str(REPORTS / paths.COMPAT_MD),
+            "--json", str(REPORTS / paths.COMPAT_JSON), "--matrix", str(MATRIX_PATH)]
 
 
 def _refresh_report(session: nox.Session) -> None:
@@ -62,16 +77,14 @@ def _refresh_report(session: nox.Session) -> None:
     except ValueError:  # under --parallel each cell refreshes the report itself (serialised by a lock)
         from vlmcompat.commands import report
 
-        report.write_reports(REPORTS / "cells", str(REPORTS / "compat.md"), str(REPORTS / "compat.json"),
-                             matrix_path=str(MATRIX_PATH))
+        report.write_reports(paths.cells_dir(REPORTS), str(REPORTS / paths.COMPAT_MD),
+                             str(REPORTS / paths.COMPAT_JSON), matrix_path=str(MATRIX_PATH))
 
 
 @nox.session(venv_backend="none", allow_parallel=True)
 def report(session: nox.Session) -> None:
     """reports/compat.md and reports/compat.json from reports/cells (args go to `vlmcompat report`)."""
-    args = session.posargs or [str(REPORTS / "cells"), "--md", str(REPORTS / "compat.md"),
-                               "--json", str(REPORTS / "compat.json"), "--matrix", str(MATRIX_PATH)]
-    session.run(sys.executable, "-m", "vlmcompat", "report", *args)
+    session.run(sys.executable, "-m", "vlmcompat", "report", *(session.posargs or _report_args()))
 
 
 @nox.session(venv_backend="none")
@@ -80,7 +93,8 @@ def gate(session: nox.Session) -> None:
 
     Args after -- replace the defaults and go to `vlmcompat gate` (e.g. -- --strict --baseline-ref origin/main).
     """
-    defaults = ["--baseline", "reports/compat.json", "--baseline-ref", "HEAD", "--results", "reports/cells"]
+    committed = os.path.relpath(REPORTS / paths.COMPAT_JSON, ROOT)  # a path in the repository, for git show
+    defaults = ["--baseline", str(committed), "--baseline-ref", "HEAD", "--results", str(paths.cells_dir(REPORTS))]
     args = session.posargs if session.posargs and session.posargs[0].startswith("--baseline") else \
         [*defaults, *session.posargs]
     session.run(sys.executable, "-m", "vlmcompat", "gate", *args, external=True)
@@ -89,7 +103,9 @@ def gate(session: nox.Session) -> None:
 @nox.session(venv_backend="uv")
 def tests(session: nox.Session) -> None:
     """The test suite in a fresh venv: the host's torch shared, `.[dev]` installed (args go to pytest)."""
-    info = cells.install(Path(session.virtualenv.location), [], extra=["-e", f"{ROOT}[dev]"])
+    from vlmcompat.matrix import venv
+
+    info = venv.pip_install(Path(session.virtualenv.location), [], extra=["-e", f"{ROOT}[dev]"])
     if info.status is not InstallStatus.OK:
         session.error(f"installing .[dev] failed ({info.status.value}): {info.log_tail[-500:]}")
     session.run("pytest", *(session.posargs or ["-q"]))

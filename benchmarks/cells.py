@@ -4,7 +4,7 @@
     python benchmarks/cells.py --bytecode      # compile bytecode at install, lazily, or never
     python benchmarks/cells.py --matrix        # full default matrix wall time, nox -j 1 and -j 2 (slow)
 
-*vlmcompat's way*: ``uv venv`` + :func:`vlmcompat.matrix_cell.install` (uv ``--offline`` first,
+*vlmcompat's way*: ``uv venv`` + :func:`vlmcompat.matrix.cell.install` (uv ``--offline`` first,
 torch shared from the host, vlmcompat linked). *nox's default way*: ``virtualenv`` + ``pip
 install torch==2.13.0 <pins>`` (pip finds the local torch wheel; its cache is warm after the
 first round). Each way runs once to warm its caches, then ``--repeat`` times; the table shows
@@ -28,7 +28,9 @@ from tabulate import tabulate
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vlmcompat import cells, matrix, matrix_cell  # noqa: E402
+from vlmcompat import paths  # noqa: E402
+from vlmcompat.matrix import cell as cells  # noqa: E402
+from vlmcompat.matrix import venv as venvs  # noqa: E402
 from vlmcompat.results import InstallStatus  # noqa: E402
 
 PINS = ["transformers==4.44.0", "tokenizers==0.19.1", "peft==0.16.0"]
@@ -37,9 +39,9 @@ IMPORTS = ("import torch, transformers, peft; from transformers import InstructB
            "T5ForConditionalGeneration, LlamaForCausalLM; from peft import get_peft_model, LoraConfig")
 
 
-def timed(fn) -> float:
+def timed(fn, *args, **kwargs) -> float:
     start = time.perf_counter()
-    fn()
+    fn(*args, **kwargs)
     return time.perf_counter() - start
 
 
@@ -51,8 +53,7 @@ def check(cmd: list[str], env: dict[str, str] | None = None) -> None:
 
 def vlmcompat_way(venv: Path) -> None:
     check(["uv", "venv", "--quiet", "--clear", str(venv)])
-    cell = matrix.Cell("bench", PINS)
-    info = matrix_cell.install(venv, cell, ROOT)
+    info = cells.install(venv, PINS)
     if info.status is not InstallStatus.OK:
         sys.exit(f"install failed: {info.status.value}: {info.log_tail[-500:]}")
 
@@ -71,8 +72,8 @@ def bench_creation(repeat: int, skip_pip: bool) -> None:
             ways.append(("virtualenv + pip, torch per cell (nox default)", pip_way))
         for label, way in ways:
             venv = Path(tmp) / label.split()[0]
-            cold = timed(lambda: way(venv))
-            warm = [timed(lambda: way(venv)) for _ in range(repeat)]
+            cold = timed(way, venv)
+            warm = [timed(way, venv) for _ in range(repeat)]
             rows.append([label, f"{cold:.2f}", f"{statistics.median(warm):.2f}", f"{min(warm):.2f}"])
     if len(rows) == 2:
         ratio = float(rows[1][2]) / float(rows[0][2])
@@ -90,12 +91,12 @@ def bench_bytecode(processes: int) -> None:
             venv = Path(tmp) / label.split()[0]
             check(["uv", "venv", "--quiet", "--clear", str(venv)])
             extra = ["--compile-bytecode"] if label.startswith("at install") else []
-            reqs = [*PINS, *matrix_cell.RUNTIME_REQUIREMENTS]
-            install = timed(lambda: cells.install(venv, reqs, extra=["--offline", *extra]))
+            reqs = [*PINS, *paths.RUNTIME_REQUIREMENTS]
+            install = timed(venvs.pip_install, venv, reqs, extra=["--offline", *extra])
             env = dict(base_env)
             if label.startswith("lazily"):
-                env.update(matrix_cell.probe_env(Path(tmp) / "cache"))
-            imports = [timed(lambda: check([str(venv / "bin" / "python"), "-c", IMPORTS], env=env))
+                env.update(cells.probe_env(), PYTHONPYCACHEPREFIX=str(Path(tmp) / "cache" / "pycache"))
+            imports = [timed(check, [str(venv / "bin" / "python"), "-c", IMPORTS], env=env)
                        for _ in range(processes)]
             total = install + sum(imports)
             rows.append([label, f"{install:.2f}", f"{imports[0]:.2f}", f"{statistics.median(imports[1:]):.2f}",
@@ -108,7 +109,7 @@ def bench_bytecode(processes: int) -> None:
 def bench_matrix(jobs: list[int]) -> None:
     rows = []
     for j in jobs:
-        seconds = timed(lambda: subprocess.run(["nox", "-s", "matrix", "-j", str(j)], cwd=ROOT))
+        seconds = timed(subprocess.run, ["nox", "-s", "matrix", "-j", str(j)], cwd=ROOT)
         rows.append([f"nox -s matrix -j {j}", f"{seconds:.0f}"])
     print(tabulate(rows, ["default matrix", "wall s"], tablefmt="github"))
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from packaging.version import Version  # noqa: E402
 
-from vlmcompat import cells  # noqa: E402
+from vlmcompat.matrix import venv as venvs  # noqa: E402
 from vlmcompat.results import InstallStatus  # noqa: E402
 
 SMOKE = ROOT / "vlmcompat" / "peft_smoke.py"
@@ -77,10 +77,9 @@ class Cell:
         if transformers in self.cache:
             return judge(self.cache[transformers])
         start = time.perf_counter()
-        if not (self.venv / "bin" / "python").exists():
-            info = cells.create(self.venv, [f"peft=={self.peft}", f"transformers=={transformers}"])
-        else:
-            info = cells.install(self.venv, [f"peft=={self.peft}", f"transformers=={transformers}"])
+        info = None if (self.venv / "bin" / "python").exists() else venvs.make(self.venv)
+        if info is None:
+            info = venvs.pip_install(self.venv, [f"peft=={self.peft}", f"transformers=={transformers}"])
         if info.status is not InstallStatus.OK:
             record = {"install": info.status.value, "log": info.log_tail[-400:], "works": False, "imports": False}
         else:

@@ -3,7 +3,7 @@
 :func:`search` is the pure binary search over an ordered list of versions with an injectable
 ``outcome(version)`` (``None`` means "could not tell": the release does not install; it is
 skipped like ``git bisect skip``). :func:`releases` reads the final, non-yanked releases from
-the package index; :class:`ProbeOutcome` builds one cell per release (``cell_runner``), runs one
+the package index; :class:`ProbeOutcome` builds one cell per release (:mod:`vlmcompat.matrix.cell`), runs one
 probe × family there and caches the native outcome (``status (issue)``) per version on disk.
 
 The search assumes one change between the ends (the outcome at ``good`` holds up to some release
@@ -19,9 +19,9 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from packaging.version import InvalidVersion, Version
 
@@ -141,11 +141,11 @@ class ProbeOutcome:
 
     def __init__(self, package: str, probe: str, family: str, with_: list[str] | None = None,
                  cache_file: Path | None = None, log: Callable[[str], None] | None = None):
-        from vlmcompat import cell_runner
+        from vlmcompat.paths import cache_root
 
         self.package, self.probe, self.family, self.with_ = package, probe, family, list(with_ or [])
         key = hashlib.sha256("|".join([package, probe, family, *sorted(self.with_)]).encode()).hexdigest()[:12]
-        self.cache_file = cache_file or cell_runner.cache_root() / "bisect" / f"{package}-{probe}-{family}-{key}.json"
+        self.cache_file = cache_file or cache_root() / "bisect" / f"{package}-{probe}-{family}-{key}.json"
         self.log = log or (lambda message: None)
         self.cache: dict[str, Outcome | None] = {}
         if self.cache_file.is_file():
@@ -160,11 +160,10 @@ class ProbeOutcome:
         if str(version) in self.cache:
             self.log(f"{self.package} {version}: cached")
             return self.cache[str(version)]
-        from vlmcompat import cell_runner
-        from vlmcompat.gate import outcome
+        from vlmcompat.matrix import cell
 
         requirements = [f"{self.package}=={version}", *self.with_]
-        venv, info = cell_runner.build(requirements)
+        venv, info = cell.build(requirements)
         if info.status.value != "ok":
             self.log(f"{self.package} {version}: install {info.status.value}, skipped")
             if info.status.value == "network":
@@ -172,13 +171,13 @@ class ProbeOutcome:
             result: Outcome | None = None
         else:
             with tempfile.TemporaryDirectory() as tmp:
-                cell = cell_runner.run_probe(venv, f"{self.package}{version}", Path(tmp) / "cell.json",
+                result_cell = cell.run_probe(venv, f"{self.package}{version}", Path(tmp) / "cell.json",
                                              [self.family], [self.probe])
-            found = cell.find(self.probe, self.family, "native")
+            found = result_cell.find(self.probe, self.family, "native")
             if found is None:
                 raise EnvironmentProblem(f"probe {self.probe!r} gave no native result for {self.family!r} "
                                          f"with {self.package} {version}; check `vlmcompat probe --list`")
-            result = outcome(found)
+            result = found.outcome
         self.cache[str(version)] = result
         self._save()
         return result

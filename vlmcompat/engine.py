@@ -17,9 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from vlmcompat import probes, tiny, versions
 from vlmcompat.results import (
@@ -51,16 +51,8 @@ def plan(probe_names: Iterable[str] | None = None, families: Iterable[str] | Non
     """The tasks to run: every selected probe × applicable family × mode, in registry order."""
     selected = [probes.get(n) for n in probe_names] if probe_names else list(probes.all_probes().values())
     model_families = [tiny.get(f).name for f in families] if families else list(tiny.FAMILIES)
-    tasks = []
-    for probe in selected:
-        if probe.families is not None and not set(probe.families) & set(tiny.FAMILIES):
-            targets = list(probe.families)  # an environment-level probe ("tokenizers", "peft")
-        else:
-            targets = [f for f in model_families if probe.applies_to(f)]
-        for family in targets:
-            for mode in probe.modes:
-                tasks.append(Task(probe.name, family, mode))
-    return tasks
+    return [Task(probe.name, family, mode) for probe in selected for family in probe.targets(model_families)
+            for mode in probe.modes]
 
 
 def _tail(path: Path) -> str:
@@ -80,12 +72,9 @@ def _describe_exit(code: int | None) -> str:
 
 
 def _worker_env() -> dict[str, str]:
-    env = dict(os.environ)
-    root = Path(__file__).resolve().parent.parent
-    if root.name not in ("site-packages", "dist-packages"):  # a source checkout: make it importable
-        env["PYTHONPATH"] = str(root) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+    """The worker inherits this process's environment and working directory, so it imports the
+    same vlmcompat (a cell's linked package, an installed one, or the checkout it runs from)."""
+    return {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
 def run_tasks(tasks: list[Task], timeout: float = DEFAULT_TIMEOUT,
@@ -129,19 +118,16 @@ def _supervise(proc, tasks, timeout, err_path, results, on_result) -> int:
             on_result(result)
             return done + 1
         chunk = os.read(proc.stdout.fileno(), 65536)
-        if not chunk:
+        if not chunk:  # the worker died before accounting for every task: the one in hand crashed
             code = proc.wait()
-            if in_flight or done < len(tasks):
-                task = tasks[done]
-                tail = _tail(err_path)
-                result = ProbeResult(task.probe, task.family, task.mode, Status.CRASH,
-                                     seconds=time.monotonic() - started_at,
-                                     error=ErrorInfo("WorkerCrash", tail[-800:]),
-                                     reason=f"the probe process {_describe_exit(code)}")
-                results.append(result)
-                on_result(result)
-                return done + 1
-            return done
+            task = tasks[done]
+            result = ProbeResult(task.probe, task.family, task.mode, Status.CRASH,
+                                 seconds=time.monotonic() - started_at,
+                                 error=ErrorInfo("WorkerCrash", _tail(err_path)[-800:]),
+                                 reason=f"the probe process {_describe_exit(code)}")
+            results.append(result)
+            on_result(result)
+            return done + 1
         buffer += chunk
         while b"\n" in buffer:
             line, buffer = buffer.split(b"\n", 1)

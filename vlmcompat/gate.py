@@ -19,14 +19,14 @@ Everything here is pure data in, data out: no torch, no subprocesses.
 
 from __future__ import annotations
 
-import fnmatch
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
-from vlmcompat.results import CellResult, InstallStatus, Mode, ProbeResult, Status
+from vlmcompat.matrix.spec import Expectation
+from vlmcompat.results import INSTALLED, CellResult, InstallStatus, Mode, ProbeResult, Status
 
 UNKNOWN = (Status.ERROR, Status.CRASH, Status.TIMEOUT)
-INSTALLED = (InstallStatus.OK, InstallStatus.EXISTING)
 
 
 @dataclass
@@ -38,8 +38,9 @@ class Change:
     baseline: str = ""  # "pass", "fail (inputs-embeds-unexpected)", "install ok", "absent"
     now: str = ""
     why: str = ""
+    issue: str | None = None  # the known issue behind ``now``, if any
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, str | None]:
         return asdict(self)
 
 
@@ -75,34 +76,26 @@ class GateReport:
 
 
 def outcome(result: ProbeResult | None) -> str:
-    if result is None:
-        return "absent"
-    return f"{result.status.value} ({result.issue})" if result.issue else result.status.value
+    return "absent" if result is None else result.outcome
 
 
-def expectation_for(expectations: Iterable[Any], result: ProbeResult) -> Any | None:
-    """The first matrix.toml expectation covering ``result``; its probe/family/mode are shell-style
-    patterns ("*", "instructblip-*"), empty meaning any."""
-    for exp in expectations:
-        wanted = (getattr(exp, "probe", None), getattr(exp, "family", None), getattr(exp, "mode", None))
-        got = (result.probe, result.family, result.mode.value)
-        if all(fnmatch.fnmatchcase(have, str(want or "*")) for want, have in zip(wanted, got)):
-            return exp
-    return None
+def expectation_for(expectations: Iterable[Expectation], result: ProbeResult) -> Expectation | None:
+    """The first matrix.toml expectation covering ``result``."""
+    return next((e for e in expectations if e.matches(result.probe, result.family, result.mode.value)), None)
 
 
-def meets(result: ProbeResult, exp: Any) -> bool:
-    if result.status.value != str(exp.status):
+def meets(result: ProbeResult, exp: Expectation) -> bool:
+    if result.status.value != exp.status:
         return False
-    return not getattr(exp, "issue", None) or result.issue == exp.issue
+    return not exp.issue or result.issue == exp.issue
 
 
-def _compare_result(cell: str, base: ProbeResult | None, now: ProbeResult, exp: Any | None,
+def _compare_result(cell: str, base: ProbeResult | None, now: ProbeResult, exp: Expectation | None,
                     report: GateReport) -> None:
-    change = Change(cell, now.probe, now.family, now.mode.value, outcome(base), outcome(now))
-    if exp is not None and now.status is Status.PASS and str(exp.status) != Status.PASS.value:
-        change.why = f"declared {exp.status}{f' ({exp.issue})' if getattr(exp, 'issue', None) else ''} in matrix.toml"
-        if getattr(exp, "reason", None):
+    change = Change(cell, now.probe, now.family, now.mode.value, outcome(base), outcome(now), issue=now.issue)
+    if exp is not None and now.status is Status.PASS and exp.status != Status.PASS.value:
+        change.why = f"declared {exp.status}{f' ({exp.issue})' if exp.issue else ''} in matrix.toml"
+        if exp.reason:
             change.why += f": {exp.reason}"
         report.unexpected_passes.append(change)
         return
@@ -112,7 +105,8 @@ def _compare_result(cell: str, base: ProbeResult | None, now: ProbeResult, exp: 
             report.changed.append(change)
         return
     if exp is not None and now.status in UNKNOWN:
-        change.why = f"matrix.toml declares {exp.status}{f' ({exp.issue})' if exp.issue else ''}; got an unknown failure"
+        declared = f"{exp.status} ({exp.issue})" if exp.issue else exp.status
+        change.why = f"matrix.toml declares {declared}; got an unknown failure"
         report.regressions.append(change)
         return
     if base is None:
@@ -140,9 +134,10 @@ def _compare_result(cell: str, base: ProbeResult | None, now: ProbeResult, exp: 
 
 def _compare_install(base: CellResult, now: CellResult, report: GateReport) -> bool:
     """False when the fresh cell did not install (its probe results are then not compared)."""
-    if now.install.status in INSTALLED:
+    if now.installed:
         return True
-    change = Change(base.cell, baseline=f"install {base.install.status.value}", now=f"install {now.install.status.value}")
+    change = Change(base.cell, baseline=f"install {base.install.status.value}",
+                    now=f"install {now.install.status.value}")
     if now.install.status is InstallStatus.NETWORK:
         report.notes.append(f"{now.cell}: the package index could not be reached; its results were not compared")
     elif base.install.status in INSTALLED:
@@ -152,7 +147,8 @@ def _compare_install(base: CellResult, now: CellResult, report: GateReport) -> b
     return False
 
 
-def compare(baseline: list[CellResult], results: list[CellResult], expectations: dict[str, list[Any]] | None = None,
+def compare(baseline: list[CellResult], results: list[CellResult],
+            expectations: dict[str, list[Expectation]] | None = None,
             strict: bool = False) -> GateReport:
     """Gate ``results`` against ``baseline``; ``expectations`` maps cell id -> matrix.toml expectations."""
     expectations = expectations or {}
@@ -173,7 +169,7 @@ def compare(baseline: list[CellResult], results: list[CellResult], expectations:
     known = {cell.cell: cell for cell in baseline}
     for now in results:
         base_cell = known.get(now.cell)
-        if now.install.status not in INSTALLED:
+        if not now.installed:
             continue
         for result in now.results:
             base = None if base_cell is None else base_cell.find(result.probe, result.family, result.mode)
@@ -186,18 +182,19 @@ def check_absolute(results: list[CellResult]) -> GateReport:
     """Gate without a baseline (a user's own pins): every patched probe must pass or skip."""
     report = GateReport()
     for cell in results:
-        if cell.install.status not in INSTALLED:
+        if not cell.installed:
             report.regressions.append(Change(cell.cell, now=f"install {cell.install.status.value}",
                                              why="the requirements do not install"))
             continue
         for result in cell.results:
             if result.mode is Mode.PATCHED and result.status not in (Status.PASS, Status.SKIP):
                 report.regressions.append(Change(cell.cell, result.probe, result.family, result.mode.value, "",
-                                                 outcome(result), "the patched path fails with these pins"))
+                                                 outcome(result), "the patched path fails with these pins",
+                                                 result.issue))
             elif result.mode is Mode.NATIVE and result.status is not Status.PASS and result.status is not Status.SKIP:
                 report.changed.append(Change(cell.cell, result.probe, result.family, result.mode.value, "",
                                              outcome(result), "the stock path fails; `import vlmcompat.patch` fixes it"
-                                             if result.issue else "the stock path fails"))
+                                             if result.issue else "the stock path fails", result.issue))
     return report
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from vlmcompat.errors import ResultsError
 
 SCHEMA_VERSION = 1
+ENVIRONMENT = "*"  # the family of a result that is about the environment, not one model family
 
 
 class Status(str, enum.Enum):
@@ -62,13 +63,16 @@ class InstallStatus(str, enum.Enum):
         return self.value
 
 
+INSTALLED = (InstallStatus.OK, InstallStatus.EXISTING)  # install statuses under which probes ran
+
+
 @dataclass
 class ErrorInfo:
     type: str
     message: str
 
     @classmethod
-    def from_exception(cls, exc: BaseException, limit: int = 2000) -> "ErrorInfo":
+    def from_exception(cls, exc: BaseException, limit: int = 2000) -> ErrorInfo:
         message = str(exc)
         if len(message) > limit:
             message = message[:limit] + " …"
@@ -91,6 +95,11 @@ class ProbeResult:
     def key(self) -> tuple[str, str, str]:
         return (self.probe, self.family, self.mode.value)
 
+    @property
+    def outcome(self) -> str:
+        """``pass``, ``skip``, ``fail (inputs-embeds-unexpected)``: what the gate and bisect compare."""
+        return f"{self.status.value} ({self.issue})" if self.issue else self.status.value
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "probe": self.probe,
@@ -105,7 +114,7 @@ class ProbeResult:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ProbeResult":
+    def from_dict(cls, data: dict[str, Any]) -> ProbeResult:
         try:
             error = data.get("error")
             return cls(
@@ -133,7 +142,7 @@ class InstallInfo:
         return {"status": self.status.value, "seconds": round(self.seconds, 3), "log_tail": self.log_tail}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "InstallInfo":
+    def from_dict(cls, data: dict[str, Any]) -> InstallInfo:
         try:
             return cls(InstallStatus(data["status"]), float(data.get("seconds") or 0.0), data.get("log_tail") or "")
         except (KeyError, ValueError, TypeError) as exc:
@@ -158,7 +167,7 @@ class CellResult:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "<cell>") -> "CellResult":
+    def from_dict(cls, data: dict[str, Any], source: str = "<cell>") -> CellResult:
         if not isinstance(data, dict):
             raise ResultsError(f"{source}: expected a JSON object for a cell, got {type(data).__name__}")
         _check_schema(data, source)
@@ -170,7 +179,13 @@ class CellResult:
                 results=[ProbeResult.from_dict(r) for r in data.get("results") or []],
             )
         except KeyError as exc:
-            raise ResultsError(f"{source}: a cell lacks the key {exc}; regenerate it with `vlmcompat probe --json`") from None
+            raise ResultsError(f"{source}: a cell lacks the key {exc}; "
+                               "regenerate it with `vlmcompat probe --json`") from None
+
+    @property
+    def installed(self) -> bool:
+        """Whether the probes ran (an install that failed is never an incompatibility)."""
+        return self.install.status in INSTALLED
 
     def find(self, probe: str, family: str, mode: Mode | str) -> ProbeResult | None:
         mode = Mode(mode)
@@ -220,10 +235,31 @@ def load_cell(path: str | os.PathLike[str]) -> CellResult:
     return CellResult.from_dict(read_json(path), source=str(path))
 
 
+def load_results(source: str | os.PathLike[str]) -> list[CellResult]:
+    """Cells from a directory of cell JSON files (``reports/cells``), a merged report or one cell
+    file. Two files with the same cell id are refused: which one is current cannot be told."""
+    source = Path(source)
+    if source.is_dir():
+        files = sorted(p for p in source.glob("*.json") if not p.name.startswith("."))
+        if not files:
+            raise ResultsError(f"{source}: no cell results (*.json); run `nox -s matrix` first or pass another path")
+        cells, seen = [], {}
+        for path in files:
+            cell = load_cell(path)
+            if cell.cell in seen:
+                raise ResultsError(f"{path}: cell {cell.cell!r} is also in {seen[cell.cell]}; remove one of them")
+            seen[cell.cell] = path
+            cells.append(cell)
+        return cells
+    if not source.exists():
+        raise ResultsError(f"{source}: no such file or directory; run `nox -s matrix` first or pass another path")
+    return load_merged(source)
+
+
 def merge(cells: list[CellResult], generated: str | None = None) -> dict[str, Any]:
     """The merged report: ``{schema_version, generated, cells}``."""
     if generated is None:
-        generated = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+        generated = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
     return {"schema_version": SCHEMA_VERSION, "generated": generated, "cells": [c.to_dict() for c in cells]}
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
-from functools import lru_cache
+from functools import cache
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-STACK = ("torch", "transformers", "tokenizers", "peft")
+from vlmcompat.paths import STACK
 
 
-@lru_cache(maxsize=None)
+@cache
 def installed(package: str) -> Version | None:
     """The installed version of ``package`` (distribution metadata; nothing is imported)."""
     try:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from vlmcompat import doctor
+from vlmcompat import doctor, paths
 from vlmcompat.results import load_merged
 
-DEFAULT_RESULTS = Path("reports") / "compat.json"
+DEFAULT_RESULTS = paths.REPORTS_DIR / paths.COMPAT_JSON
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -19,12 +19,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from vlmcompat import gate
+from vlmcompat import gate, paths
 from vlmcompat.errors import InputFileError, ResultsError, UsageError
-from vlmcompat.results import CellResult, load_cell, load_merged
+from vlmcompat.results import CellResult, InstallStatus, load_merged, load_results
 
-DEFAULT_RESULTS = Path("reports") / "cells"
-DEFAULT_MATRIX = Path("matrix.toml")
+DEFAULT_RESULTS = paths.cells_dir(paths.REPORTS_DIR)
+DEFAULT_MATRIX = paths.MATRIX_FILE
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -49,17 +49,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
-def load_results(path: str | None) -> tuple[list[CellResult], str]:
+def results_and_source(path: str | None) -> tuple[list[CellResult], str]:
     target = Path(path) if path else DEFAULT_RESULTS
-    if target.is_dir():
-        files = sorted(target.glob("*.json"))
-        if not files:
-            raise ResultsError(f"{target} holds no cell JSON; run the matrix (`nox -s matrix`) or pass --results PATH")
-        return [load_cell(f) for f in files], f"{target}/*.json ({len(files)} cells)"
-    if not target.exists():
-        raise ResultsError(f"{target}: no such file or directory; run the matrix first or pass --results PATH")
-    cells = load_merged(target)
-    return cells, f"{target} ({len(cells)} cells)"
+    cells = load_results(target)
+    return cells, f"{target}/*.json ({len(cells)} cells)" if target.is_dir() else f"{target} ({len(cells)} cells)"
 
 
 def committed_baseline(path: str, rev: str, tmpdir: str) -> Path:
@@ -84,7 +77,7 @@ def load_expectations(path: str | None) -> dict[str, list]:
         return {}
     from vlmcompat import matrix
 
-    return {cell.name: list(cell.expect) for cell in matrix.load(target).cells}
+    return {spec.name: list(spec.expect) for spec in matrix.load(target).cells}
 
 
 def read_requirements(path: str) -> list[str]:
@@ -113,28 +106,28 @@ def read_requirements(path: str) -> list[str]:
 
 
 def gate_requirements(args: argparse.Namespace) -> tuple[gate.GateReport, str]:
-    from vlmcompat import cell_runner
+    from vlmcompat import known_issues
+    from vlmcompat.matrix import cell
 
     requirements = read_requirements(args.requirements)
-    venv, info = cell_runner.build(requirements)
+    venv, info = cell.build(requirements)
     source = f"pins: {args.requirements} ({', '.join(requirements)}); cell {venv}"
-    if info.status.value != "ok":
-        return gate.check_absolute([cell_runner.failed_install_cell("requirements", info)]), source
+    if info.status is not InstallStatus.OK:
+        return gate.check_absolute([cell.failed_install("requirements", requirements, info)]), source
     with tempfile.TemporaryDirectory() as tmp:
-        result = cell_runner.run_probe(venv, "requirements", Path(tmp) / "cell.json", args.family, args.probe)
+        result = cell.run_probe(venv, "requirements", Path(tmp) / "cell.json", args.family or (), args.probe or ())
     report = gate.check_absolute([result])
     for change in report.changed:
-        ids = change.now.partition("(")[2].rstrip(")")
-        if ids:
-            from vlmcompat import known_issues
-
-            change.why = f"{known_issues.get(ids).title}; fix: {known_issues.get(ids).fix}"
+        if change.issue in known_issues.IDS:
+            issue = known_issues.get(change.issue)
+            change.why = f"{issue.title}; fix: {issue.fix}"
     return report, source
 
 
 def run(args: argparse.Namespace) -> int:
     if args.baseline_ref and not args.baseline:
-        raise UsageError("--baseline-ref needs --baseline PATH (e.g. --baseline reports/compat.json --baseline-ref HEAD)")
+        raise UsageError("--baseline-ref needs --baseline PATH "
+                         "(e.g. --baseline reports/compat.json --baseline-ref HEAD)")
     if args.requirements and args.baseline:
         raise UsageError("--requirements and --baseline gate different things; pass one of them")
     if args.requirements:
@@ -145,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
                 baseline = load_merged(committed_baseline(args.baseline, args.baseline_ref, tmp))
         else:
             baseline = load_merged(args.baseline)
-        results, where = load_results(args.results)
+        results, where = results_and_source(args.results)
         report = gate.compare(baseline, results, load_expectations(args.matrix), strict=args.strict)
         label = f"{args.baseline_ref}:{args.baseline}" if args.baseline_ref else args.baseline
         source = f"baseline: {label} ({len(baseline)} cells) · results: {where}"

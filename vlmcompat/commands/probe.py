@@ -26,12 +26,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _default_cell_name(versions: dict) -> str:
-    parts = [f"{short}{versions.get(pkg) or '-'}" for short, pkg in
-             (("t", "transformers"), ("tok", "tokenizers"), ("peft", "peft"))]
-    return "-".join(parts)
-
-
 def line(result) -> str:
     mark = MARKS.get(result.status.value, "?")
     detail = result.issue or result.reason or (result.error.message.splitlines()[0][:120] if result.error else "")
@@ -40,7 +34,7 @@ def line(result) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vlmcompat import engine, probes, tiny, versions
+    from vlmcompat import engine, paths, probes, tiny, versions
 
     if args.timeout <= 0:
         raise UsageError(f"--timeout must be positive, got {args.timeout:g}")
@@ -52,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     tasks = engine.plan(args.probe, args.family)
     if not tasks:
         raise UsageError("nothing to run: no probe applies to the selected families")
-    cell = args.cell or _default_cell_name(versions.stack_versions())
+    stack = versions.stack_versions()
+    cell = args.cell or paths.cell_id({pkg: stack.get(pkg) or "-" for pkg in ("transformers", "tokenizers", "peft")})
     print(f"vlmcompat probe: cell {cell}: {len(tasks)} tasks "
           f"({', '.join(f'{k} {v}' for k, v in versions.stack_versions().items())})", flush=True)
     result = engine.run_cell(cell, args.json, tasks, timeout=args.timeout, install_seconds=args.install_seconds,

@@ -1,4 +1,4 @@
-"""Fast cell environments: a uv venv with the pinned stack, sharing the host's torch.
+"""The cell's virtual environment: a uv venv with the pinned stack, sharing the host's torch.
 
 A cell never installs torch (several GB from PyPI, one CPU build on this kind of machine):
 uv resolves with ``--excludes`` naming torch, and a ``.pth`` file puts a directory of
@@ -7,8 +7,9 @@ symlink directory holds only torch's closure, so nothing else from the host leak
 the cell's own packages come first on ``sys.path``. A cell may ask for its own torch
 (``torch = "..."`` in matrix.toml); then it is installed normally.
 
-Used by the noxfile (``nox -s matrix``), ``vlmcompat gate --requirements`` and ``bisect``.
-Install failures are classified (not-found, unresolvable, network, build-failed) so that a
+:mod:`vlmcompat.matrix.cell` builds every cell through this module, for the noxfile
+(``nox -s matrix``), ``vlmcompat gate --requirements`` and ``bisect`` alike. Install failures
+are classified (not-found, unresolvable, network, build-failed) so that a
 missing release is never reported as an incompatibility.
 """
 
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
+from vlmcompat.paths import cache_root as default_cache_root
 from vlmcompat.results import InstallInfo, InstallStatus
 
 PTH_NAME = "_vlmcompat_shared_torch.pth"
@@ -79,7 +81,7 @@ def shared_torch_dir(cache_root: Path | None = None, package: str = "torch") -> 
     key = hashlib.sha256(
         "|".join(sorted(f"{d.metadata['Name']}=={d.version}@{d.locate_file('')}" for d in dists)).encode()
     ).hexdigest()[:12]
-    cache_root = cache_root or Path(os.environ.get("VLMCOMPAT_CACHE", Path.home() / ".cache" / "vlmcompat"))
+    cache_root = cache_root or default_cache_root()
     target = cache_root / f"shared-{package}-{key}"
     if target.is_dir():
         return target
@@ -117,7 +119,7 @@ def wants_own_torch(requirements: list[str]) -> bool:
 
 
 def excludes_file(cache_root: Path | None = None) -> Path:
-    cache_root = cache_root or Path(os.environ.get("VLMCOMPAT_CACHE", Path.home() / ".cache" / "vlmcompat"))
+    cache_root = cache_root or default_cache_root()
     cache_root.mkdir(parents=True, exist_ok=True)
     path = cache_root / "excludes-torch.txt"
     if not path.exists():
@@ -163,7 +165,7 @@ def uv_bin() -> str:
         return shutil.which("uv") or "uv"
 
 
-def install(venv: Path, requirements: list[str], extra: list[str] | None = None) -> InstallInfo:
+def pip_install(venv: Path, requirements: list[str], extra: list[str] | None = None) -> InstallInfo:
     """``uv pip install`` the requirements into ``venv`` and share torch; never raises on failure."""
     start = time.perf_counter()
     cmd = [uv_bin(), "pip", "install", "--python", str(Path(venv) / "bin" / "python"), *uv_install_args(requirements),
@@ -177,15 +179,12 @@ def install(venv: Path, requirements: list[str], extra: list[str] | None = None)
     return InstallInfo(InstallStatus.OK, time.perf_counter() - start, log[-LOG_TAIL_CHARS:])
 
 
-def create(venv: Path, requirements: list[str], extra: list[str] | None = None,
-           python: str | None = None) -> InstallInfo:
-    """A fresh uv venv at ``venv`` with ``requirements`` installed (torch shared from the host)."""
+def make(venv: Path, python: str | None = None) -> InstallInfo | None:
+    """A fresh, empty uv venv at ``venv``; ``None`` when it was made, else why not (status ``error``)."""
     start = time.perf_counter()
     proc = subprocess.run([uv_bin(), "venv", "--quiet", "--clear", "--python", python or sys.executable, str(venv)],
                           capture_output=True, text=True)
-    if proc.returncode != 0:
-        log = proc.stdout + proc.stderr
-        return InstallInfo(InstallStatus.ERROR, time.perf_counter() - start, log[-LOG_TAIL_CHARS:])
-    info = install(Path(venv), requirements, extra)
-    info.seconds = time.perf_counter() - start
-    return info
+    if proc.returncode == 0:
+        return None
+    log = proc.stdout + proc.stderr
+    return InstallInfo(InstallStatus.ERROR, time.perf_counter() - start, log[-LOG_TAIL_CHARS:])

@@ -1,6 +1,8 @@
-"""matrix.toml → cells: which transformers/tokenizers/peft combinations the matrix installs.
+"""matrix.toml → cell specs: which transformers/tokenizers/peft combinations the matrix installs.
 
-A cell is written explicitly, or many cells come from a product with excludes (the
+A :class:`CellSpec` is what matrix.toml asks for (its requirements and expectations); what a
+cell produced is a :class:`~vlmcompat.results.CellResult`. A cell is written explicitly, or many
+cells come from a product with excludes (the
 GitHub Actions / tox way)::
 
     [[cell]]
@@ -8,6 +10,7 @@ GitHub Actions / tox way)::
     transformers = "4.44.0"            # a version, a specifier (">=4.53,<4.54") or "newest"
     tokenizers = "0.19.1"              # optional (the resolver picks one)
     peft = "0.16.0"
+    trl = "0.19.1"                     # optional
     torch = "2.13.0"                   # optional; default: the host's torch is shared
     extras = ["sentencepiece"]         # optional extra requirements
 
@@ -25,7 +28,7 @@ GitHub Actions / tox way)::
     exclude = [{transformers = "4.53.3", peft = "0.8.2"}]
 
 Every problem is a :class:`~vlmcompat.errors.MatrixError` whose message starts with
-``path:line:``. tomllib gives no positions for keys, so :mod:`vlmcompat.matrix_source`
+``path:line:``. tomllib gives no positions for keys, so :mod:`vlmcompat.matrix.source`
 finds them in the text.
 """
 
@@ -44,12 +47,10 @@ from packaging.version import InvalidVersion, Version
 
 from vlmcompat import known_issues
 from vlmcompat.errors import MatrixError
-from vlmcompat.matrix_source import Source
+from vlmcompat.matrix.source import Source
+from vlmcompat.paths import MATRIX_FILE, NEWEST, STACK, cell_id
 from vlmcompat.results import Mode, Status
 
-STACK = ("transformers", "tokenizers", "peft", "torch")
-SHORT = {"transformers": "t", "tokenizers": "tok", "peft": "peft", "torch": "torch"}
-NEWEST = "newest"
 CELL_KEYS = ("name", *STACK, "extras", "expect")
 PRODUCT_KEYS = (*STACK, "extras", "exclude", "expect")
 EXPECT_KEYS = ("probe", "family", "mode", "status", "issue", "reason", "link")
@@ -75,7 +76,9 @@ class Expectation:
 
 
 @dataclass
-class Cell:
+class CellSpec:
+    """One cell as matrix.toml asks for it."""
+
     name: str
     requirements: list[str]
     torch: str | None = None
@@ -90,29 +93,33 @@ class Cell:
 
 @dataclass
 class Matrix:
-    cells: list[Cell]
-    path: str = "matrix.toml"
+    cells: list[CellSpec]
+    path: str = str(MATRIX_FILE)
 
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.cells]
 
-    def get(self, name: str) -> Cell:
+    def get(self, name: str) -> CellSpec:
         for cell in self.cells:
             if cell.name == name:
                 return cell
         raise MatrixError(f"{self.path}: no cell named {name!r}; cells: {', '.join(self.names)}")
 
 
-def load(path: str | Path = "matrix.toml") -> Matrix:
+def load(path: str | Path = MATRIX_FILE) -> Matrix:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise MatrixError(f"{path}: no such file; create it or pass the matrix file's path") from None
+    except UnicodeDecodeError as exc:
+        raise MatrixError(f"{path}: not UTF-8 text (byte {exc.start}); save matrix.toml as UTF-8") from None
+    except OSError as exc:
+        raise MatrixError(f"{path}: cannot be read ({exc.strerror}); pass a readable matrix file") from None
     return parse(text, str(path))
 
 
-def parse(text: str, path: str = "matrix.toml") -> Matrix:
+def parse(text: str, path: str = str(MATRIX_FILE)) -> Matrix:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -143,12 +150,12 @@ class _Parser:
             if key not in TOP_KEYS:
                 raise self.fail(self.source.top_key(key),
                                 f"unknown table {key!r}; known: {', '.join(TOP_KEYS)}")
-        cells: list[Cell] = []
+        cells: list[CellSpec] = []
         for index, table in enumerate(self._tables(data, "cell")):
             cells.append(self.cell(table, index))
         for index, table in enumerate(self._tables(data, "product")):
             cells.extend(self.product(table, index))
-        seen: dict[str, Cell] = {}
+        seen: dict[str, CellSpec] = {}
         for cell in cells:
             if cell.name in seen:
                 raise self.fail(cell.line, f"duplicate cell name {cell.name!r} (first at line "
@@ -164,7 +171,7 @@ class _Parser:
             raise self.fail(self.source.top_key(key), f"{key!r} must be an array of tables ([[{key}]])")
         return tables
 
-    def cell(self, table: dict[str, Any], index: int) -> Cell:
+    def cell(self, table: dict[str, Any], index: int) -> CellSpec:
         span = self.source.table("cell", index)
         label = f"cell #{index + 1}"
         if isinstance(table.get("name"), str):
@@ -177,7 +184,7 @@ class _Parser:
                             "use letters, digits and . _ + - (it becomes a nox session id)")
         return self._make(name, pins, table, span, label, "cell", index)
 
-    def product(self, table: dict[str, Any], index: int) -> list[Cell]:
+    def product(self, table: dict[str, Any], index: int) -> list[CellSpec]:
         span = self.source.table("product", index)
         label = f"product #{index + 1}"
         self._check_keys(table, PRODUCT_KEYS, span, label)
@@ -208,14 +215,14 @@ class _Parser:
         return cells
 
     def _make(self, name: str | None, pins: dict[str, str], table: dict[str, Any], span: tuple[int, int],
-              label: str, kind: str, index: int) -> Cell:
+              label: str, kind: str, index: int) -> CellSpec:
         if "transformers" not in pins:
             raise self.fail(span[0], f"{label} does not say which transformers to install; add transformers = ...")
         extras = table.get("extras", [])
         if not isinstance(extras, list) or not all(isinstance(e, str) for e in extras):
             raise self.fail(self.source.key(span, "extras"), f"extras in {label} must be a list of requirement strings")
         requirements = [f"{pkg}{spec}" for pkg, spec in pins.items()] + list(extras)
-        name = name or "-".join(f"{SHORT[pkg]}{version_label(spec)}" for pkg, spec in pins.items())
+        name = name or cell_id({pkg: version_label(spec) for pkg, spec in pins.items()})
         expects = table.get("expect", [])
         if not isinstance(expects, list) or not all(isinstance(e, dict) for e in expects):
             raise self.fail(self.source.key(span, "expect"), f"expect in {label} must be [[{kind}.expect]] tables")
@@ -223,7 +230,7 @@ class _Parser:
                   for i, e in enumerate(expects)]
         line = self.source.key(span, "name") if "name" in table else span[0]
         torch = pins.get("torch")
-        return Cell(name, requirements, torch if torch is None else (torch or NEWEST), expect, pins, line)
+        return CellSpec(name, requirements, torch if torch is None else (torch or NEWEST), expect, pins, line)
 
     def expectation(self, table: dict[str, Any], span: tuple[int, int], label: str) -> Expectation:
         self._check_keys(table, EXPECT_KEYS, span, f"an expectation of {label}")
