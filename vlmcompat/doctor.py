@@ -28,7 +28,6 @@ from packaging.version import Version
 
 from vlmcompat import known_issues, peft_pins
 from vlmcompat.results import CellResult, Mode, Status
-from vlmcompat.versions import in_range
 
 
 @dataclass
@@ -100,25 +99,21 @@ def _describe(cell: CellResult) -> str:
 
 
 def catalogue_issues(versions: dict[str, str | None]) -> list[tuple[known_issues.KnownIssue, list[str]]]:
-    """Issues whose affected ranges contain the installed versions (every package named must match)."""
+    """Issues the catalogue says apply to these versions: some affected entry holds, i.e. every
+    package it names is installed within its range (``peft>=0.18`` *with* ``transformers<4.47``)."""
     found = []
     for issue in known_issues.all_issues():
-        if issue.id == "peft-import" or not issue.affected:
+        if issue.id == "peft-import":  # judged from a live import (or the measured table) instead
             continue
-        by_package: dict[str, list[known_issues.Range]] = {}
-        for rng in issue.affected:
-            by_package.setdefault(rng.package, []).append(rng)
-        hits = []
-        for package, ranges in by_package.items():
-            installed = versions.get(package)
-            hit = next((r for r in ranges if installed and in_range(package, r.specifier, installed)), None)
-            if hit is None:
-                break
-            hits.append(f"catalogue ({hit.evidence}): {package} {installed} in {hit.specifier}"
-                        + (f" ({hit.note})" if hit.note else ""))
-        else:
+        hits = [f"catalogue ({entry.evidence}): {_installed_text(entry, versions)} in {entry.text}"
+                + (f" ({entry.note})" if entry.note else "") for entry in issue.applies(versions)]
+        if hits:
             found.append((issue, hits))
     return found
+
+
+def _installed_text(entry: known_issues.Affected, versions: dict[str, str | None]) -> str:
+    return ", ".join(f"{package} {versions.get(package)}" for package, _ in entry.when)
 
 
 def peft_import_evidence(versions: dict[str, str | None], import_error: str | None, import_checked: bool,
@@ -223,28 +218,29 @@ def diagnose(versions: dict[str, str | None], cells: list[CellResult], fixes: di
 
 
 def shipped_fixes() -> dict[str, str]:
-    """Known-issue id -> the shipped patches that fix it (the catalogue's first, then ``Patch.fixes``)."""
+    """Known-issue id -> the shipped patches that fix it (the catalogue's ``fixed_by``). Issues the
+    patches only route around (``fallback_only``: peft-import) are left out: they stay unfixed."""
     from vlmcompat import patches
 
-    shipped = patches.builtin_patches()
-    names = {patch.name for patch in shipped}
-    found: dict[str, list[str]] = {}
+    shipped = {patch.name for patch in patches.builtin_patches()}
+    found = {}
     for issue in known_issues.all_issues():
-        if issue.patch in names:
-            found.setdefault(issue.id, []).append(issue.patch)
-    for patch in shipped:
-        for issue_id in patch.fixes:
-            if patch.name not in found.setdefault(issue_id, []):
-                found[issue_id].append(patch.name)
-    found.pop("peft-import", None)
-    return {issue_id: ", ".join(names) for issue_id, names in found.items() if names}
+        names = [name for name in issue.fixed_by if name in shipped]
+        if names and not issue.fallback_only:
+            found[issue.id] = ", ".join(names)
+    return found
 
 
 def gather(cells: list[CellResult], check_import: bool = True) -> Diagnosis:
     """Diagnose the running environment (a live ``import peft`` in a subprocess unless told not to)."""
+    from vlmcompat.versions import installed as installed_version
     from vlmcompat.versions import stack_versions
 
     versions = stack_versions()
+    for package in known_issues.packages():  # every package a catalogue range names (accelerate, trl ...)
+        if package not in versions:
+            installed = installed_version(package)
+            versions[package] = None if installed is None else str(installed)
     error, checked = None, False
     if check_import and versions.get("peft") and versions.get("transformers"):
         from vlmcompat.probes.peft_import import check_import as run_check

@@ -102,9 +102,9 @@ def _fix_text(issue: known_issues.KnownIssue, symbol: str | None) -> str:
         advice = _SYMBOL_ADVICE.get(symbol.split(".")[0])
         if advice:
             parts.append(advice)
-    if issue.patch and "vlmcompat.patch" not in issue.fix:
-        parts.append(f"`import vlmcompat.patch` applies the {issue.patch} fix.")
-    ranges = [f"{r.package}{r.specifier}" + (f" ({r.note})" if r.note else "") for r in issue.affected]
+    if issue.fixed_by and "vlmcompat.patch" not in issue.fix:
+        parts.append(f"`import vlmcompat.patch` applies the {', '.join(issue.fixed_by)} fix.")
+    ranges = [entry.text + (f" ({entry.note})" if entry.note else "") for entry in issue.affected]
     if ranges:
         parts.append("Affected: " + "; ".join(ranges) + ".")
     return " ".join(parts)
@@ -140,5 +140,5 @@ def explain(text: str) -> list[Match]:
         issue = known_issues.get(issue_id)
         symbol = _missing_symbol(matched) if issue_id in ("peft-import", "model-class-missing") else None
         matches.append(Match(issue=issue_id, confidence=confidence, cause=issue.cause, fix=_fix_text(issue, symbol),
-                             title=issue.title, matched=matched, link=issue.anchor))
+                             title=issue.title, matched=matched, link=issue.link))
     return matches

@@ -40,9 +40,11 @@ def read_text(name: str) -> str:
             with open(name, encoding="utf-8", errors="replace") as fh:
                 text = fh.read()
         except OSError as exc:
-            raise InputFileError(f"cannot read {name}: {exc.strerror}; pass a file holding the error text, or -") from None
+            raise InputFileError(f"cannot read {name}: {exc.strerror}; "
+                                 "pass a file holding the error text, or -") from None
     if not text.strip():
-        raise InputFileError(f"{'standard input' if name == '-' else name} is empty; paste the error message or traceback")
+        where = "standard input" if name == "-" else name
+        raise InputFileError(f"{where} is empty; paste the error message or traceback")
     return text
 
 
@@ -50,7 +52,7 @@ def render_text(matches: list[explainer.Match]) -> str:
     if not matches:
         return (f"Not recognised: this error matches none of the {len(known_issues.IDS)} known issues "
                 f"({', '.join(known_issues.IDS)}).\nRun `vlmcompat doctor` to check the installed versions, or "
-                f"report it with the full traceback: {known_issues.CATALOGUE_URL}")
+                f"report it with the full traceback: {known_issues.catalogue_location()}")
     lines = []
     for m in matches:
         lines += [f"{m.issue} (confidence {m.confidence:.2f}): {m.title}",

@@ -14,10 +14,11 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from vlmcompat.errors import PatchError
+from vlmcompat.errors import PatchError, UsageError
 
 log = logging.getLogger("vlmcompat.patch")
 
@@ -41,8 +42,14 @@ class Plan:
 class Patch:
     name: str
     summary: str
-    fixes: tuple[str, ...]  # known-issue ids this patch addresses
     plan: Callable[[], Plan]
+
+    @property
+    def fixes(self) -> tuple[str, ...]:
+        """The known-issue ids this patch fixes: the catalogue's ``fixed_by`` says, nothing here."""
+        from vlmcompat import known_issues
+
+        return known_issues.fixes_of(self.name)
 
 
 def transformers_class(name: str, since: str | None = None) -> tuple[Any, str]:
@@ -101,9 +108,16 @@ def builtin_patches() -> list[Patch]:
     return patches
 
 
+def _check_names(names: list[str] | None, known: list[str]) -> None:
+    unknown = [name for name in names or () if name not in known]
+    if unknown:
+        raise UsageError(f"unknown patch {', '.join(map(repr, unknown))}; vlmcompat's patches are: {', '.join(known)}")
+
+
 def apply(names: list[str] | None = None) -> dict[str, str]:
     """Install the fixes that apply to the installed libraries; returns :func:`status`."""
     with _lock:
+        _check_names(names, [patch.name for patch in builtin_patches()])
         for patch in builtin_patches():
             if names is not None and patch.name not in names:
                 continue
@@ -136,6 +150,7 @@ def apply(names: list[str] | None = None) -> dict[str, str]:
 def revert(names: list[str] | None = None) -> dict[str, str]:
     """Restore every recorded original exactly; returns :func:`status`."""
     with _lock:
+        _check_names(names, [patch.name for patch in builtin_patches()])
         for name in list(_applied):
             if names is not None and name not in names:
                 continue
