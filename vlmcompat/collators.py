@@ -18,9 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vlmcompat.multimodal import IGNORE_INDEX
-
-TEXT_KEYS = ("input_ids", "labels", "qformer_input_ids")
+from vlmcompat.forwards.merge import IGNORE_INDEX
 
 
 @dataclass

@@ -5,18 +5,18 @@ poison the weights: a batch whose labels are all ``-100`` (truncation cut off th
 collator masked everything) gives the stock models a NaN loss (mean over zero tokens); here it
 returns a finite zero-weight loss, skips the update and warns once.
 
-``add_lora(model, family)`` puts LoRA on the language model through peft, or through
-vlmcompat's own LoRA (same semantics and on-disk format) when peft cannot be imported.
+``add_lora(model, LoraSpec(target_modules, ...), allow_fallback=False)`` puts LoRA on the language
+model through peft, or through vlmcompat's own LoRA (same semantics and on-disk format) when peft
+cannot be imported and ``allow_fallback`` is set.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from vlmcompat.multimodal import IGNORE_INDEX
+from vlmcompat.forwards.merge import IGNORE_INDEX
 
 PEFT = "peft"
 FALLBACK = "vlmcompat-lora"
@@ -113,7 +113,3 @@ def training_step(model, batch: dict[str, Any], optimizer, max_grad_norm: float 
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     return StepResult(float(loss.detach()))
-
-
-def is_finite(value: float) -> bool:
-    return math.isfinite(value)

@@ -31,19 +31,20 @@ from vlmcompat.backports.instructblip_config import (
     register_auto_config,
 )
 from vlmcompat.backports.instructblip_qformer import InstructBlipQFormerModel
-from vlmcompat.multimodal import find_language_model, generate_from_embeds, image_token_id, merge_image_features
-from vlmcompat.patches.instructblip_forward import forward as _patched_forward
-from vlmcompat.patches.instructblip_forward import image_features, make_generate
+from vlmcompat.forwards.generation import generate_from_embeds
+from vlmcompat.forwards.language_model import find_language_model, image_token_id
+from vlmcompat.forwards.merge import merge_image_features
+from vlmcompat.forwards.qformer import instructblip_features, instructblip_forward, make_instructblip_generate
 
 __all__ = [
     "InstructBlipConfig",
-    "InstructBlipVisionConfig",
-    "InstructBlipQFormerConfig",
-    "InstructBlipVisionModel",
-    "InstructBlipQFormerModel",
-    "InstructBlipPreTrainedModel",
     "InstructBlipForConditionalGeneration",
     "InstructBlipForConditionalGenerationModelOutput",
+    "InstructBlipPreTrainedModel",
+    "InstructBlipQFormerConfig",
+    "InstructBlipQFormerModel",
+    "InstructBlipVisionConfig",
+    "InstructBlipVisionModel",
 ]
 
 
@@ -57,7 +58,7 @@ def _generate_with_image_tokens(self, pixel_values=None, qformer_input_ids=None,
                                 input_ids=None, attention_mask=None, interpolate_pos_encoding=False,
                                 **generate_kwargs):
     """Generate for configs that name an image token: features scattered into the image-token slots."""
-    features, _, _ = image_features(self, pixel_values, qformer_input_ids, qformer_attention_mask)
+    features, _, _ = instructblip_features(self, pixel_values, qformer_input_ids, qformer_attention_mask)
     lm = find_language_model(self)
     if attention_mask is None:
         attention_mask = torch.ones_like(input_ids)
@@ -116,8 +117,8 @@ class InstructBlipForConditionalGeneration(InstructBlipPreTrainedModel):
             self.language_model.encoder.embed_tokens = self.language_model.shared
             self.language_model.decoder.embed_tokens = self.language_model.shared
 
-    forward = _patched_forward
-    generate = torch.no_grad()(make_generate(_generate_with_image_tokens))
+    forward = instructblip_forward
+    generate = torch.no_grad()(make_instructblip_generate(_generate_with_image_tokens))
 
 
 register_auto_config()

@@ -8,7 +8,7 @@ checkpointing support.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional, Tuple
+from typing import Any
 
 import torch
 from torch import nn
@@ -23,13 +23,13 @@ from vlmcompat.backports.instructblip_config import InstructBlipConfig
 class InstructBlipForConditionalGenerationModelOutput(ModelOutput):
     """Loss, logits, and the vision, Q-Former and language-model outputs."""
 
-    loss: Optional[Tuple[torch.FloatTensor]] = None
-    logits: Optional[Tuple[torch.FloatTensor]] = None
-    vision_outputs: Optional[torch.FloatTensor] = None
-    qformer_outputs: Optional[Tuple[torch.FloatTensor]] = None
-    language_model_outputs: Optional[Tuple[torch.FloatTensor]] = None
+    loss: tuple[torch.FloatTensor] | None = None
+    logits: tuple[torch.FloatTensor] | None = None
+    vision_outputs: torch.FloatTensor | None = None
+    qformer_outputs: tuple[torch.FloatTensor] | None = None
+    language_model_outputs: tuple[torch.FloatTensor] | None = None
 
-    def to_tuple(self) -> Tuple[Any]:
+    def to_tuple(self) -> tuple[Any]:
         return tuple(
             self[k] if k not in ("vision_outputs", "qformer_outputs", "language_model_outputs")
             else getattr(self, k).to_tuple()

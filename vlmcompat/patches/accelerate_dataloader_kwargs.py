@@ -53,6 +53,5 @@ def _plan() -> Plan:
 PATCH = Patch(
     name="accelerate_dataloader_kwargs",
     summary="Accelerator accepts dispatch_batches/split_batches again (transformers 4.35-4.37 with accelerate>=1.0)",
-    fixes=("accelerate-dataloader-kwargs",),
     plan=_plan,
 )

@@ -42,6 +42,5 @@ def _plan() -> Plan:
 PATCH = Patch(
     name="backport_classes",
     summary="InstructBLIP (config, vision, Q-Former, model) for transformers 4.27-4.30, from BLIP-2's parts",
-    fixes=("model-class-missing",),
     plan=_plan,
 )

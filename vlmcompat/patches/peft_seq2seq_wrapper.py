@@ -49,6 +49,5 @@ def _plan() -> Plan:
 PATCH = Patch(
     name="peft_seq2seq_wrapper",
     summary="peft<=0.20 SEQ_2_SEQ_LM wrapper on transformers>=5.18: restore the generation-kwargs method name",
-    fixes=("peft-seq2seq-generation-kwargs",),
     plan=_plan,
 )

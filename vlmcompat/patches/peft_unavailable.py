@@ -49,6 +49,5 @@ def _plan() -> Plan:
 PATCH = Patch(
     name="peft_unavailable",
     summary="a peft that cannot be imported is reported unavailable, so Trainer imports (fallback LoRA)",
-    fixes=("peft-import",),
     plan=_plan,
 )

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from vlmcompat.patches import Patch, Plan, Replacement
 
@@ -45,7 +46,7 @@ def _retry(original_exc: BaseException, source: str, text: Callable[[], str], lo
     except MigrationError as exc:
         if hasattr(original_exc, "add_note"):
             original_exc.add_note(f"vlmcompat: {source} could not be migrated: {exc}")
-        raise original_exc
+        raise original_exc from None  # the original error, with the migration failure as a note
     log.warning("vlmcompat: %s was written by a newer tokenizers; loaded a migrated copy in memory", source)
     return load_str(migrated)
 
@@ -92,6 +93,5 @@ PATCH = Patch(
     name="tokenizer_load",
     summary="Tokenizer.from_file/from_str/from_buffer (and transformers' fast tokenizers) migrate a "
     "tokenizer.json written by a newer tokenizers in memory when the stock load fails",
-    fixes=("tokenizer-format",),
     plan=plan,
 )

@@ -55,6 +55,5 @@ def _plan() -> Plan:
 PATCH = Patch(
     name="trainer_adapter_save",
     summary="Trainer.save_model writes the PEFT adapter (transformers < 4.30)",
-    fixes=("trainer-adapter-save",),
     plan=_plan,
 )

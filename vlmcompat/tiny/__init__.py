@@ -8,8 +8,9 @@ only entry points probes use, so adding a family means adding a :class:`Family` 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from vlmcompat.errors import UsageError
 from vlmcompat.tiny import tinyllava as _tinyllava  # no heavy imports: only its LoRA target names

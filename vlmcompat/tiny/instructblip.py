@@ -103,8 +103,8 @@ def build(lm: str, seed: int = 0, image_token: bool = False):
     import torch
     import transformers
 
-    config_cls = getattr(transformers, "InstructBlipConfig")
-    model_cls = getattr(transformers, "InstructBlipForConditionalGeneration")
+    config_cls = transformers.InstructBlipConfig
+    model_cls = transformers.InstructBlipForConditionalGeneration
     config = config_cls(**config_kwargs(lm, image_token))
     if not image_token:
         drop_image_token_id(config)

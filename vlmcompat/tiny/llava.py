@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vlmcompat.tiny import instructblip
+from vlmcompat.tiny import batches, instructblip
 
 IMAGE_SIZE = 28  # 336
 PATCH_SIZE = 14  # 14
@@ -58,20 +58,7 @@ def build(lm: str = "llama", seed: int = 0, image_token: bool = True):
 
 def make_batch(lm: str = "llama", expanded: bool = True, seed: int = 0, batch_size: int = 2) -> dict[str, Any]:
     """``<bos> <image>×k prompt answer <pad>...`` with labels on the answer only; padded right."""
-    import torch
-
-    gen = torch.Generator().manual_seed(2000 + seed)
-    prompt_len, answer_len = 4, 4
-    pixel_values = torch.randn(batch_size, 3, IMAGE_SIZE, IMAGE_SIZE, generator=gen)
-    text = torch.randint(3, IMAGE_TOKEN_ID, (batch_size, prompt_len + answer_len), generator=gen)
-    k = NUM_PATCHES if expanded else 1
-    image = torch.full((batch_size, k), IMAGE_TOKEN_ID, dtype=torch.long)
-    bos = torch.full((batch_size, 1), LLAMA["bos_token_id"], dtype=torch.long)
-    input_ids = torch.cat([bos, image, text], dim=1)
-    attention_mask = torch.ones_like(input_ids)
-    input_ids[1, -2:] = LLAMA["pad_token_id"]
-    attention_mask[1, -2:] = 0
-    labels = input_ids.clone()
-    labels[:, : 1 + k + prompt_len] = -100
-    labels[attention_mask == 0] = -100
-    return dict(pixel_values=pixel_values, input_ids=input_ids, attention_mask=attention_mask, labels=labels)
+    return batches.image_then_text(seed=2000 + seed, image_size=IMAGE_SIZE, image_token=IMAGE_TOKEN_ID,
+                                   k=NUM_PATCHES if expanded else 1, bos=LLAMA["bos_token_id"],
+                                   pad=LLAMA["pad_token_id"],
+                                   vocab_end=IMAGE_TOKEN_ID, batch_size=batch_size)
