@@ -12,9 +12,10 @@ import importlib.metadata
 import os
 
 from vlmcompat.errors import UsageError
-from vlmcompat.probes.base import Probe, ProbeFailed, ProbeSkipped
+from vlmcompat.paths import PROBES_ENV
+from vlmcompat.probes.base import Probe, ProbeFailed, ProbeSkipped, Scope
 
-__all__ = ["Probe", "ProbeFailed", "ProbeSkipped", "get", "names", "register", "reset", "all_probes"]
+__all__ = ["Probe", "ProbeFailed", "ProbeSkipped", "Scope", "all_probes", "get", "names", "register", "reset"]
 
 # module path -> attribute; order is the order probes run and columns appear in reports.
 BUILTIN = (
@@ -31,7 +32,7 @@ BUILTIN = (
     "vlmcompat.probes.generate:PROBE",
 )
 
-EXTRA_ENV = "VLMCOMPAT_PROBES"
+EXTRA_ENV = PROBES_ENV
 
 _REGISTRY: dict[str, Probe] = {}
 _LOADED = False
@@ -49,7 +50,8 @@ def _broken(ref: str, exc: BaseException) -> Probe:
     def run(family, mode):
         raise RuntimeError(f"probe module {ref} could not be imported: {type(exc).__name__}: {exc}")
 
-    return Probe(name=name, summary=f"(could not be imported: {type(exc).__name__})", run=run, families=("-",))
+    return Probe(name=name, summary=f"(could not be imported: {type(exc).__name__})", run=run,
+                 scope=Scope.ENVIRONMENT)
 
 
 def register(probe: object, source: str = "<direct>") -> None:
@@ -81,7 +83,8 @@ def _ensure_loaded() -> None:
         try:
             probe = _load_ref(ref)
         except (ImportError, AttributeError) as exc:
-            raise UsageError(f"{EXTRA_ENV} names {ref!r}, which cannot be loaded ({exc}); use module:attribute") from None
+            raise UsageError(f"{EXTRA_ENV} names {ref!r}, which cannot be loaded ({exc}); "
+                             "use module:attribute") from None
         register(probe, f"{EXTRA_ENV} {ref!r}")
 
 

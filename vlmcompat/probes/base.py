@@ -14,10 +14,12 @@ state before calling it. Outcomes:
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-from vlmcompat.results import Mode
+from vlmcompat.results import ENVIRONMENT, Mode
 
 Metrics = dict[str, Any]
 
@@ -35,13 +37,27 @@ class ProbeSkipped(Exception):
     """The probe does not apply here; the message says why."""
 
 
+class Scope(str, enum.Enum):
+    FAMILY = "family"  # runs once per model family it applies to
+    ENVIRONMENT = "environment"  # runs once per cell; its results carry the family ``*``
+
+
 @dataclass(frozen=True)
 class Probe:
     name: str
     summary: str
     run: Callable[[str, Mode], Metrics]
-    families: tuple[str, ...] | None = None  # None: every family
+    families: tuple[str, ...] | None = None  # family scope: the families it applies to; None: every family
     modes: tuple[Mode, ...] = (Mode.NATIVE, Mode.PATCHED)
+    scope: Scope = Scope.FAMILY
 
     def applies_to(self, family: str) -> bool:
+        if self.scope is Scope.ENVIRONMENT:
+            return family == ENVIRONMENT
         return self.families is None or family in self.families
+
+    def targets(self, families: list[str]) -> list[str]:
+        """What this probe runs for, given the selected model families."""
+        if self.scope is Scope.ENVIRONMENT:
+            return [ENVIRONMENT]
+        return [family for family in families if self.applies_to(family)]

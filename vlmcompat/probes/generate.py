@@ -16,9 +16,16 @@ from __future__ import annotations
 
 from vlmcompat import tiny
 from vlmcompat.probes.base import Metrics, Probe, ProbeFailed
-from vlmcompat.probes.common import generation_inputs, processor_expands, require_class
+from vlmcompat.probes.common import (
+    NATIVE_PLAIN,
+    generation_inputs,
+    input_format,
+    lora_model,
+    processor_expands,
+    require_class,
+)
 from vlmcompat.results import Mode
-from vlmcompat.train import LoraSpec, add_lora, training_step
+from vlmcompat.train import training_step
 
 STEPS = 2
 LR = 5e-3
@@ -28,16 +35,12 @@ MAX_NEW_TOKENS = 4
 def _trained(family: str, mode: Mode, expanded: bool):
     import torch
 
-    fam = tiny.get(family)
-    model = tiny.build(family, seed=0, image_token=expanded)
+    model, backend = lora_model(family, mode, expanded, task_type=NATIVE_PLAIN, dropout=0.0)
     batch = tiny.make_batch(family, expanded)
-    task_type = fam.peft_task_type if mode is Mode.PATCHED else None
-    spec = LoraSpec(fam.lora_targets, task_type=task_type, dropout=0.0)
-    lora_model, backend = add_lora(model, spec, allow_fallback=mode is Mode.PATCHED)
-    optimizer = torch.optim.AdamW([p for p in lora_model.parameters() if p.requires_grad], lr=LR)
-    losses = [training_step(lora_model, batch, optimizer).loss for _ in range(STEPS)]
-    lora_model.eval()
-    return lora_model, backend, batch, losses
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=LR)
+    losses = [training_step(model, batch, optimizer).loss for _ in range(STEPS)]
+    model.eval()
+    return model, backend, batch, losses
 
 
 def describe_output(model, prompt, sequences) -> Metrics:
@@ -73,9 +76,9 @@ def run(family: str, mode: Mode) -> Metrics:
     require_class(family)
     expanded = processor_expands()
     lora_model, backend, batch, losses = _trained(family, mode, expanded)
-    inputs = generation_inputs(family, batch)
+    inputs = generation_inputs(batch)
     prompt = inputs["input_ids"]
-    metrics: Metrics = {"backend": backend, "input_format": "expanded" if expanded else "legacy",
+    metrics: Metrics = {"backend": backend, "input_format": input_format(expanded),
                         "train_losses": [round(x, 5) for x in losses], "max_new_tokens": MAX_NEW_TOKENS}
     with torch.no_grad():
         stock = vgenerate.base_model(lora_model).generate(**inputs, max_new_tokens=MAX_NEW_TOKENS, do_sample=False)

@@ -22,14 +22,23 @@ weights get no gradient and silently stay untrained → ``reentrant-checkpoint-n
 
 from __future__ import annotations
 
+import functools
 import inspect
 import warnings
 
 from vlmcompat import known_issues, tiny
-from vlmcompat.probes.base import Metrics, Probe, ProbeFailed
-from vlmcompat.probes.common import max_abs_diff, processor_expands, require_class
+from vlmcompat.probes.base import Metrics, Probe, ProbeSkipped
+from vlmcompat.probes.common import (
+    NATIVE_PLAIN,
+    first_failure,
+    input_format,
+    lora_model,
+    max_abs_diff,
+    processor_expands,
+    require_class,
+)
 from vlmcompat.results import Mode
-from vlmcompat.train import LoraSpec, add_lora, training_step
+from vlmcompat.train import training_step
 
 STEPS = 2
 LR = 5e-3
@@ -47,78 +56,82 @@ def variants(model) -> list[tuple[str, dict | None]]:
     return out
 
 
-def train(family: str, mode: Mode, expanded: bool, checkpointing: dict | None | bool):
+def _checkpointing(kwargs: dict | None):
+    """``prepare`` for :func:`lora_model`: checkpointing on, then what peft's preparation does."""
+
+    def prepare(model) -> None:
+        if kwargs is None:
+            model.gradient_checkpointing_enable()
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+        model.enable_input_require_grads()
+
+    return prepare
+
+
+def train(family: str, mode: Mode, expanded: bool, checkpointing: dict | bool | None):
     """``(losses, lora weights, frozen parameters changed, backend)``; ``checkpointing=False`` for none."""
     import torch
 
-    fam = tiny.get(family)
-    model = tiny.build(family, seed=0, image_token=expanded)
+    prepare = None if checkpointing is False else _checkpointing(checkpointing)
+    model, backend = lora_model(family, mode, expanded, task_type=NATIVE_PLAIN, dropout=0.0, prepare=prepare)
     batch = tiny.make_batch(family, expanded)
-    if checkpointing is not False:
-        if checkpointing is None:
-            model.gradient_checkpointing_enable()
-        else:
-            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=checkpointing)
-        model.enable_input_require_grads()
-    task_type = fam.peft_task_type if mode is Mode.PATCHED else None
-    spec = LoraSpec(fam.lora_targets, task_type=task_type, dropout=0.0)
-    lora_model, backend = add_lora(model, spec, allow_fallback=mode is Mode.PATCHED)
-    before = {n: p.detach().clone() for n, p in lora_model.named_parameters() if "lora_" not in n}
-    optimizer = torch.optim.AdamW([p for p in lora_model.parameters() if p.requires_grad], lr=LR)
-    losses = [training_step(lora_model, batch, optimizer).loss for _ in range(STEPS)]
-    lora = {n: p.detach().clone() for n, p in lora_model.named_parameters() if "lora_" in n}
-    frozen_changed = [n for n, p in lora_model.named_parameters()
-                      if n in before and not torch.equal(p.detach(), before[n])]
+    before = {n: p.detach().clone() for n, p in model.named_parameters() if "lora_" not in n}
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=LR)
+    losses = [training_step(model, batch, optimizer).loss for _ in range(STEPS)]
+    lora = {n: p.detach().clone() for n, p in model.named_parameters() if "lora_" in n}
+    frozen_changed = [n for n, p in model.named_parameters() if n in before and not torch.equal(p.detach(), before[n])]
     return losses, lora, frozen_changed, backend
 
 
-def run(family: str, mode: Mode) -> Metrics:
+def _compare(label: str, run_variant, ref_losses, ref_lora, metrics: Metrics) -> tuple | None:
+    """One variant against the run without checkpointing; a failure tuple, or None when it agrees."""
     import math
 
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            losses, lora, frozen_changed, _ = run_variant()
+    except Exception as exc:
+        issue = known_issues.classify_exception(exc)
+        metrics[label] = f"{issue or type(exc).__name__}: {str(exc)[:200]}"
+        return issue, f"{label}: {type(exc).__name__}: {exc}", exc
+    lora_diff = max(max_abs_diff(lora[n], ref_lora[n]) for n in ref_lora)
+    loss_diff = max(abs(a - b) for a, b in zip(losses, ref_losses))
+    metrics[label] = {"losses": [round(x, 5) for x in losses], "loss_max_abs_diff": loss_diff,
+                      "lora_max_abs_diff": lora_diff}
+    if not all(math.isfinite(x) for x in losses):
+        return None, f"{label}: non-finite loss {losses}", None
+    if frozen_changed:
+        return None, f"{label}: {len(frozen_changed)} frozen parameters changed, e.g. {frozen_changed[0]}", None
+    if loss_diff > ATOL or lora_diff > ATOL:
+        no_grad = [str(w.message) for w in caught if NO_GRAD_WARNING in str(w.message)]
+        metrics[label]["torch_warning"] = no_grad[0] if no_grad else None
+        return ("reentrant-checkpoint-no-grad" if no_grad else None,
+                f"{label}: differs from training without checkpointing (loss {loss_diff:.2e}, LoRA weights "
+                f"{lora_diff:.2e}; tolerance {ATOL})" + (f"; torch warned: {no_grad[0]}" if no_grad else ""), None)
+    return None
+
+
+def run(family: str, mode: Mode) -> Metrics:
     require_class(family)
     expanded = processor_expands()
     probe_model = tiny.build(family, seed=0, image_token=expanded)
     if not getattr(probe_model, "supports_gradient_checkpointing", False):
-        from vlmcompat.probes.base import ProbeSkipped
-
         raise ProbeSkipped(f"{type(probe_model).__name__} does not support gradient checkpointing here")
     chosen = variants(probe_model)
     del probe_model
     ref_losses, ref_lora, _, backend = train(family, mode, expanded, False)
-    metrics: Metrics = {"backend": backend, "input_format": "expanded" if expanded else "legacy",
-                        "variants": [label for label, _ in chosen], "reference_losses": [round(x, 5) for x in ref_losses]}
-    failures: list[tuple[str | None, str, bool]] = []  # (issue, message, raised an unknown exception)
+    metrics: Metrics = {"backend": backend, "input_format": input_format(expanded),
+                        "variants": [label for label, _ in chosen],
+                        "reference_losses": [round(x, 5) for x in ref_losses]}
+    failures = []
     for label, kwargs in chosen:
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                losses, lora, frozen_changed, _ = train(family, mode, expanded, kwargs)
-        except Exception as exc:
-            issue = known_issues.classify_exception(exc)
-            metrics[label] = f"{issue or type(exc).__name__}: {str(exc)[:200]}"
-            failures.append((issue, f"{label}: {type(exc).__name__}: {exc}", issue is None))
-            continue
-        lora_diff = max(max_abs_diff(lora[n], ref_lora[n]) for n in ref_lora)
-        loss_diff = max(abs(a - b) for a, b in zip(losses, ref_losses))
-        metrics[label] = {"losses": [round(x, 5) for x in losses], "loss_max_abs_diff": loss_diff,
-                          "lora_max_abs_diff": lora_diff}
-        if not all(math.isfinite(x) for x in losses):
-            failures.append((None, f"{label}: non-finite loss {losses}", False))
-        elif frozen_changed:
-            failures.append((None, f"{label}: {len(frozen_changed)} frozen parameters changed, e.g. {frozen_changed[0]}",
-                             False))
-        elif loss_diff > ATOL or lora_diff > ATOL:
-            no_grad = [str(w.message) for w in caught if NO_GRAD_WARNING in str(w.message)]
-            issue = "reentrant-checkpoint-no-grad" if no_grad else None
-            metrics[label]["torch_warning"] = no_grad[0] if no_grad else None
-            failures.append((issue, f"{label}: differs from training without checkpointing (loss {loss_diff:.2e}, "
-                             f"LoRA weights {lora_diff:.2e}; tolerance {ATOL})"
-                             + (f"; torch warned: {no_grad[0]}" if no_grad else ""), False))
-    if failures:
-        issue, message, unexpected = failures[0]
-        if unexpected:
-            raise RuntimeError(message)
-        raise ProbeFailed(issue, message, metrics)
+        failure = _compare(label, functools.partial(train, family, mode, expanded, kwargs), ref_losses, ref_lora,
+                           metrics)
+        if failure is not None:
+            failures.append(failure)
+    first_failure(failures, metrics)
     return metrics
 
 

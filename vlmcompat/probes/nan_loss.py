@@ -17,11 +17,11 @@ import math
 import warnings
 
 from vlmcompat import tiny
-from vlmcompat.multimodal import IGNORE_INDEX
+from vlmcompat.forwards.merge import IGNORE_INDEX
 from vlmcompat.probes.base import Metrics, Probe, ProbeFailed
-from vlmcompat.probes.common import processor_expands, require_class
+from vlmcompat.probes.common import lora_model, processor_expands, require_class
 from vlmcompat.results import Mode
-from vlmcompat.train import LoraSpec, add_lora, training_step
+from vlmcompat.train import training_step
 
 LR = 1e-2
 
@@ -35,24 +35,22 @@ def all_masked_batch(family: str, expanded: bool) -> dict:
 def run(family: str, mode: Mode) -> Metrics:
     import torch
 
-    fam = require_class(family)
+    require_class(family)
     expanded = processor_expands()
-    model = tiny.build(family, seed=0, image_token=expanded)
-    spec = LoraSpec(fam.lora_targets, task_type=fam.peft_task_type, dropout=0.0)
-    lora_model, backend = add_lora(model, spec, allow_fallback=mode is Mode.PATCHED)
+    model, backend = lora_model(family, mode, expanded, dropout=0.0)
     # a trained adapter (lora_B is zero at init, which would hide a NaN gradient in lora_A)
     with torch.no_grad():
-        for name, param in lora_model.named_parameters():
+        for name, param in model.named_parameters():
             if "lora_B" in name:
                 param.normal_(0.0, 0.02, generator=torch.Generator().manual_seed(7))
-    lora_model.train()
-    trainable = {n: p for n, p in lora_model.named_parameters() if p.requires_grad}
-    before = {n: p.detach().clone() for n, p in lora_model.named_parameters()}
+    model.train()
+    trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
     optimizer = torch.optim.AdamW(list(trainable.values()), lr=LR)
     batch = all_masked_batch(family, expanded)
     metrics: Metrics = {"backend": backend, "label_tokens": 0}
     if mode is Mode.NATIVE:
-        loss = lora_model(**batch).loss
+        loss = model(**batch).loss
         loss.backward()
         optimizer.step()
         non_finite = [n for n, p in trainable.items() if not bool(torch.isfinite(p).all())]
@@ -66,8 +64,8 @@ def run(family: str, mode: Mode) -> Metrics:
         return metrics
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = training_step(lora_model, batch, optimizer)
-    changed = [n for n, p in lora_model.named_parameters() if not torch.equal(p.detach(), before[n])]
+        result = training_step(model, batch, optimizer)
+    changed = [n for n, p in model.named_parameters() if not torch.equal(p.detach(), before[n])]
     warned = any("-100" in str(w.message) for w in caught)
     metrics.update(loss=result.loss, skipped=result.skipped, changed_params=len(changed), warned=warned)
     if not math.isfinite(result.loss) or not result.skipped or changed:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vlmcompat import peft_pins, versions
-from vlmcompat.probes.base import Metrics, Probe, ProbeFailed, ProbeSkipped
+from vlmcompat.probes.base import Metrics, Probe, ProbeFailed, ProbeSkipped, Scope
 from vlmcompat.results import Mode
 
 SMOKE = Path(__file__).resolve().parents[1] / "peft_smoke.py"
@@ -141,5 +141,5 @@ PROBE = Probe(
     name="peft-import",
     summary="peft (and transformers.Trainer) import with the installed transformers; patched: LoRA trains anyway",
     run=run,
-    families=("peft",),
+    scope=Scope.ENVIRONMENT,
 )

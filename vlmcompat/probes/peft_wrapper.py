@@ -10,10 +10,9 @@ always pass ``inputs_embeds=None`` (and ``decoder_inputs_embeds`` for seq2seq), 
 from __future__ import annotations
 
 from vlmcompat import known_issues, tiny
-from vlmcompat.probes.base import Metrics, Probe, ProbeFailed
-from vlmcompat.probes.common import processor_expands, require_class
+from vlmcompat.probes.base import Metrics, Probe
+from vlmcompat.probes.common import first_failure, lora_model, processor_expands, require_class
 from vlmcompat.results import Mode
-from vlmcompat.train import LoraSpec, add_lora
 
 
 def run(family: str, mode: Mode) -> Metrics:
@@ -21,28 +20,21 @@ def run(family: str, mode: Mode) -> Metrics:
 
     fam = require_class(family)
     expanded = processor_expands()
+    batch = tiny.make_batch(family, expanded)
     metrics: Metrics = {}
-    failures: list[tuple[str | None, str]] = []
+    failures: list[tuple[str | None, str, BaseException | None]] = []
     for task_type in (fam.peft_task_type, None):
         label = task_type or "none"
-        model = tiny.build(family, seed=0, image_token=expanded)
-        batch = tiny.make_batch(family, expanded)
-        spec = LoraSpec(fam.lora_targets, task_type=task_type)
         try:
-            lora_model, backend = add_lora(model, spec, allow_fallback=mode is Mode.PATCHED)
+            model, backend = lora_model(family, mode, expanded, task_type=task_type)
             with torch.no_grad():
-                out = lora_model(**batch)
-            loss = float(out.loss)
+                loss = float(model(**batch).loss)
             metrics[label] = f"pass ({backend}, loss {loss:.4f})"
         except Exception as exc:
             issue = known_issues.classify_exception(exc)
             metrics[label] = f"{issue or type(exc).__name__}: {str(exc)[:200]}"
-            failures.append((issue, f"task_type={label}: {type(exc).__name__}: {exc}"))
-    if failures:
-        issue, message = failures[0]
-        if issue is None:
-            raise RuntimeError(message)
-        raise ProbeFailed(issue, message, metrics)
+            failures.append((issue, f"task_type={label}: {type(exc).__name__}: {exc}", exc))
+    first_failure(failures, metrics)
     return metrics
 
 

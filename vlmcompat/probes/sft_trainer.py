@@ -19,21 +19,14 @@ from typing import Any
 
 from vlmcompat import tiny, versions
 from vlmcompat.collators import ChatCollator
-from vlmcompat.multimodal import image_token_id
+from vlmcompat.forwards.language_model import image_token_id
 from vlmcompat.probes.base import Metrics, Probe, ProbeSkipped
-from vlmcompat.probes.common import processor_expands, require_class
-from vlmcompat.probes.trainer import (
-    BATCH_SIZE,
-    eval_loss,
-    lora_model,
-    supported_kwargs,
-    train_and_check,
-    training_arguments,
-)
+from vlmcompat.probes.common import eval_loss, input_format, lora_model, processor_expands, require_class
+from vlmcompat.probes.hf_trainer import BATCH_SIZE, supported_kwargs, train_and_check, training_arguments
 from vlmcompat.results import Mode
 
-CAUSAL_FAMILIES = ("instructblip-llama", "blip2-opt", "llava")
-CHAT_TEMPLATE = "{{ bos_token }}{% for m in messages %}{{ m['role'] | upper }} {{ m['content'] }} {% endfor %}{{ eos_token }}"
+CHAT_TEMPLATE = ("{{ bos_token }}{% for m in messages %}{{ m['role'] | upper }} {{ m['content'] }} {% endfor %}"
+                 "{{ eos_token }}")
 ROLES = ("USER", "ASSISTANT")
 NUM_EXAMPLES = 4
 
@@ -99,7 +92,8 @@ def tiny_processor(tokenizer, config, expanded: bool):
                 out.extend([image_id] * copies if i == image_id else [i])
             rows.append(torch.tensor(out, dtype=torch.long))
             if qformer_vocab is not None:  # the instruction in the Q-Former's own vocabulary
-                qrows.append(torch.tensor([3 + i % (qformer_vocab - 3) for i in ids if i != image_id], dtype=torch.long))
+                qids = [3 + i % (qformer_vocab - 3) for i in ids if i != image_id]
+                qrows.append(torch.tensor(qids, dtype=torch.long))
         batch = {"input_ids": _pad(rows, tokenizer.pad_token_id),
                  "attention_mask": _pad([torch.ones_like(r) for r in rows], 0),
                  "pixel_values": torch.stack(images)}
@@ -159,7 +153,7 @@ def run(family: str, mode: Mode) -> Metrics:
                            image_key="pixel_values")
     examples = chat_examples(family, expanded, tokenizer)
     fixed = collator(examples[:BATCH_SIZE])
-    metrics: Metrics = {"backend": backend, "input_format": "expanded" if expanded else "legacy",
+    metrics: Metrics = {"backend": backend, "input_format": input_format(expanded),
                         "trl": str(versions.installed("trl"))}
     before = eval_loss(model, fixed)
     with tempfile.TemporaryDirectory() as out:

@@ -1,6 +1,6 @@
 """Probe ``tokenizer-format``: can this tokenizers read tokenizer.json files written by the newest one?
 
-Family-independent (runs once per cell under the family name ``tokenizers``). The fixtures in
+Environment-level (runs once per cell, family ``*``). The fixtures in
 ``vlmcompat/data/tokenizers`` were written by a recent tokenizers
 (``scripts/make_tokenizer_fixtures.py``) in the shapes real VLMs ship (T5 Unigram, LLaMA-2 BPE
 with byte fallback, OPT and Qwen2 byte-level BPE, the Q-Former's BERT WordPiece), with reference
@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from vlmcompat.probes.base import Metrics, Probe, ProbeFailed
+from vlmcompat.probes.base import Metrics, Probe, ProbeFailed, Scope
 from vlmcompat.results import Mode
 
 FIXTURES = Path(__file__).resolve().parent.parent / "data" / "tokenizers"
@@ -107,7 +107,8 @@ def run_native(reference: dict[str, Any]) -> Metrics:
                                   "ids different from the reference", {"fixtures": outcome})
         else:
             outcome[name] = "ok"
-    metrics = {"tokenizers": __version__, "fixtures_checked": len(outcome), "transformers_checked": fast_cls is not None,
+    metrics = {"tokenizers": __version__, "fixtures_checked": len(outcome),
+               "transformers_checked": fast_cls is not None,
                "fixtures": outcome}
     if failures:
         raise ProbeFailed("tokenizer-format", f"tokenizers {__version__} cannot read {len(failures)} of "
@@ -149,5 +150,5 @@ PROBE = Probe(
     summary="tokenizer.json files written by the newest tokenizers load here (native), or after "
     "lossless migration with identical ids (patched)",
     run=run,
-    families=("tokenizers",),
+    scope=Scope.ENVIRONMENT,
 )
