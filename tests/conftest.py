@@ -4,7 +4,6 @@ probe registry reset, so no test sees another's state."""
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
@@ -22,9 +21,3 @@ def _clean_patch_state():
     yield
     patches.revert()
     probes.reset()
-
-
-@pytest.fixture
-def need_uv():
-    if shutil.which("uv") is None:
-        pytest.skip("uv is not on PATH; cells need it (pip install uv)")

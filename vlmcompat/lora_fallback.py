@@ -166,7 +166,8 @@ def adapter_config(model: Any, base_model_name_or_path: str | None, task_type: s
         "revision": None, "task_type": task_type, "inference_mode": True,
         "r": config["r"], "target_modules": config["target_modules"], "lora_alpha": config["lora_alpha"],
         "lora_dropout": config["lora_dropout"], "fan_in_fan_out": False, "bias": "none",
-        "modules_to_save": config.get("modules_to_save"), "init_lora_weights": True, "layers_to_transform": None, "layers_pattern": None,
+        "modules_to_save": config.get("modules_to_save"), "init_lora_weights": True, "layers_to_transform": None,
+        "layers_pattern": None,
     }
 
 

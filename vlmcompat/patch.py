@@ -11,7 +11,7 @@ import os
 
 from vlmcompat.patches import apply, is_applied, revert, status
 
-__all__ = ["apply", "revert", "status", "is_applied", "AUTOPATCH_ENV"]
+__all__ = ["AUTOPATCH_ENV", "apply", "is_applied", "revert", "status"]
 
 AUTOPATCH_ENV = "VLMCOMPAT_NO_AUTOPATCH"
 

@@ -26,7 +26,7 @@ if __name__ == "__main__":  # run by path: its directory (vlmcompat/) must not s
     _HERE = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
-import json  # noqa: E402
+import json
 
 
 def _err(exc: BaseException) -> str:

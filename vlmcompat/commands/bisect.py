@@ -16,7 +16,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "Outcomes are cached per release.")
     parser.add_argument("--probe", required=True, metavar="P", help="the probe to run (vlmcompat probe --list)")
     parser.add_argument("--family", default="instructblip-t5", metavar="F", help="model family (default: %(default)s)")
-    parser.add_argument("--package", default="transformers", metavar="NAME", help="package to bisect (default: %(default)s)")
+    parser.add_argument("--package", default="transformers", metavar="NAME",
+                        help="package to bisect (default: %(default)s)")
     parser.add_argument("--good", required=True, metavar="V", help="the older release (its outcome is the reference)")
     parser.add_argument("--bad", required=True, metavar="V", help="the newer release (its outcome differs)")
     parser.add_argument("--with", dest="with_", action="append", default=[], metavar="REQ",

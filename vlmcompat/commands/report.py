@@ -8,8 +8,8 @@ import hashlib
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from vlmcompat.errors import InputFileError, MatrixError
 from vlmcompat.results import CellResult, load_cell, load_merged
@@ -99,7 +99,8 @@ def write_reports(cells_dir: str | os.PathLike[str] = DEFAULT_CELLS, md: str | N
                   json: str | None = str(DEFAULT_JSON), junit: str | None = None,
                   matrix_path: str | None = None) -> list[str]:
     """Read the cells and write the reports; returns the paths written."""
-    from vlmcompat.report import jsonfmt, junit as junit_fmt, markdown
+    from vlmcompat.report import jsonfmt, markdown
+    from vlmcompat.report import junit as junit_fmt
 
     source = Path(cells_dir)
     lock_dir = source if source.is_dir() else source.parent

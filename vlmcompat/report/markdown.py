@@ -11,6 +11,7 @@ from __future__ import annotations
 import tabulate as _tabulate
 
 from vlmcompat import known_issues
+from vlmcompat.paths import CATALOGUE_DOC
 from vlmcompat.report import columns, install_failed, results_by_key
 from vlmcompat.results import CellResult, Mode, ProbeResult, Status
 
@@ -87,7 +88,7 @@ def seen_issues(cells: list[CellResult]) -> tuple[list[str], list[str]]:
         if issue.id in ids:
             lines.append(f"- {issue_link(issue.id)} — {issue.title}")
             # compat.md lives in reports/: link the catalogue page of this repository
-            links.append(f"[{issue.id}]: ../{known_issues.CATALOGUE_PATH}#{issue.id}")
+            links.append(f"[{issue.id}]: ../{CATALOGUE_DOC.as_posix()}#{issue.id}")
     lines.extend(f"- {i} — not in the catalogue yet" for i in sorted(ids - set(known_issues.IDS)))
     return lines, links
 

@@ -10,4 +10,4 @@ that made it; a tokenizer the target cannot express exactly raises MigrationErro
 from vlmcompat.tokjson.migrate import Migration, dumps, migrate, migrate_file, migrate_str, parse_target
 from vlmcompat.tokjson.rules import RULES, Rule
 
-__all__ = ["Migration", "RULES", "Rule", "dumps", "migrate", "migrate_file", "migrate_str", "parse_target"]
+__all__ = ["RULES", "Migration", "Rule", "dumps", "migrate", "migrate_file", "migrate_str", "parse_target"]

@@ -15,8 +15,9 @@ with ``data did not match any variant of untagged enum ...Wrapper``; migration r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from packaging.version import Version
 

@@ -7,7 +7,9 @@ cannot prove equivalence they report the first counter-example, and the migratio
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+import itertools
+from collections.abc import Iterable
+from typing import Any
 
 
 def merge_pairs(model: dict[str, Any]) -> list[tuple[str, str]]:
@@ -35,7 +37,7 @@ def bpe_segment(word: str, ranks: dict[tuple[str, str], int]) -> list[str]:
     symbols = list(word)
     while len(symbols) > 1:
         best = None
-        for i, pair in enumerate(zip(symbols, symbols[1:])):
+        for i, pair in enumerate(itertools.pairwise(symbols)):
             rank = ranks.get(pair)
             if rank is not None and (best is None or rank < best[0]):
                 best = (rank, i)

@@ -14,8 +14,9 @@ default or provably changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any
 
 from packaging.version import Version
 
@@ -34,7 +35,7 @@ class Rule:
     name: str
     changed_in: Version
     summary: str
-    apply: Callable[[Doc, Version], Optional[str]]
+    apply: Callable[[Doc, Version], str | None]
     direction: str = "down"  # "down" | "up"
 
     def applies(self, target: Version) -> bool:
@@ -87,7 +88,8 @@ def bpe_ignore_merges(doc: Doc, target: Version) -> str | None:
         if piece is not None:
             raise _refuse(target, "model BPE ignore_merges=true", f"changes how {piece!r} is tokenized")
     value = model.pop("ignore_merges")
-    return f"model: ignore_merges={str(bool(value)).lower()} removed" + (" (no effect on this vocabulary)" if value else "")
+    effect = " (no effect on this vocabulary)" if value else ""
+    return f"model: ignore_merges={str(bool(value)).lower()} removed{effect}"
 
 
 def bpe_byte_fallback(doc: Doc, target: Version) -> str | None:

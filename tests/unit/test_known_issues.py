@@ -1,0 +1,111 @@
+"""The catalogue (vlmcompat/data/known_issues.toml): one source of truth for ids, ranges, signatures
+and the issue -> patch mapping; every id used anywhere exists in it."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from vlmcompat import known_issues, matrix, patches, probes
+from vlmcompat.paths import CATALOGUE_DOC
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_committed_catalogue_page_is_current():
+    page = (ROOT / CATALOGUE_DOC).read_text()
+    assert page == known_issues.render_markdown(), "regenerate: python -m vlmcompat.known_issues > docs/known-issues.md"
+
+
+def test_ids_are_unique_and_contract_ids_present():
+    contract = {"inputs-embeds-unexpected", "inputs-embeds-duplicate", "model-class-missing", "tokenizer-format",
+                "peft-import", "image-token-expansion", "nan-loss-all-masked"}
+    assert contract <= set(known_issues.IDS)
+    assert len(known_issues.IDS) == len(set(known_issues.IDS))
+
+
+def test_one_mapping_between_patches_and_issues():
+    shipped = {patch.name for patch in patches.builtin_patches()}
+    for issue in known_issues.all_issues():
+        assert set(issue.fixed_by) <= shipped, f"{issue.id} names a patch that does not exist: {issue.fixed_by}"
+    for patch in patches.builtin_patches():
+        assert patch.fixes, f"patch {patch.name} fixes no catalogued issue; add it to an issue's fixed_by"
+        assert all(patch.name in known_issues.get(i).fixed_by for i in patch.fixes)
+
+
+def _ids_in_source() -> set[tuple[str, str]]:
+    """(file, id) for every issue id a module passes to ProbeFailed(...) or compares to a result's issue."""
+    found = set()
+    for path in (ROOT / "vlmcompat").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "ProbeFailed":
+                first = node.args[0] if node.args else None
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    found.add((str(path.relative_to(ROOT)), first.value))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+){2,}", node.value) and node.value in known_issues.IDS:
+                found.add((str(path.relative_to(ROOT)), node.value))
+    return found
+
+
+def test_every_id_used_in_the_package_exists():
+    used = _ids_in_source()
+    assert {i for _, i in used} >= {"model-class-missing", "peft-import", "nan-loss-all-masked"}
+    for path, issue in used:
+        assert issue in known_issues.IDS, f"{path} uses {issue!r}, which the catalogue does not have"
+
+
+def test_every_id_in_the_matrices_exists():
+    for path in [ROOT / "matrix.toml", *sorted((ROOT / "matrices").glob("*.toml"))]:
+        for cell in matrix.load(path).cells:  # load() refuses unknown ids with the line
+            assert all(e.issue is None or e.issue in known_issues.IDS for e in cell.expect)
+
+
+def test_every_probe_declares_only_catalogued_failures():
+    for probe in probes.all_probes().values():
+        doc = (probe.run.__module__ and __import__(probe.run.__module__, fromlist=["_"]).__doc__) or ""
+        for issue in re.findall(r"``([a-z0-9]+(?:-[a-z0-9]+){2,})``", doc):
+            if issue in ("training-step", "peft-wrapper", "model-class", "sft-trainer", "image-tokens"):
+                continue  # probe names
+            assert issue in known_issues.IDS, f"{probe.name}'s docstring names {issue!r}, not in the catalogue"
+
+
+@pytest.mark.parametrize("versions, applies", [
+    ({"peft": "0.18.1", "transformers": "4.46.3"}, True),
+    ({"peft": "0.18.1", "transformers": "5.24.0"}, False),  # the false alarm the single-package range gave
+    ({"peft": "0.17.1", "transformers": "4.46.3"}, False),
+    ({"peft": "0.18.1"}, False),  # transformers not installed: the condition cannot hold
+])
+def test_conditions_on_several_packages_hold_together(versions, applies):
+    assert bool(known_issues.get("peft-dtensor").applies(versions)) is applies
+
+
+def test_any_affected_entry_is_enough():
+    issue = known_issues.get("image-token-expansion")
+    assert issue.applies({"transformers": "4.40.0"}) and issue.applies({"transformers": "5.0.0"})
+    assert not issue.applies({"transformers": "4.50.0"})
+
+
+def test_links_point_into_this_repository():
+    link = known_issues.get("peft-import").link
+    assert link.endswith("docs/known-issues.md#peft-import") and "vlmcompat/vlmcompat" not in link
+    assert not link.startswith("http") or "github.com" in link
+
+
+@pytest.mark.parametrize("text, issue", [
+    ("TypeError: InstructBlipForConditionalGeneration.forward() got an unexpected keyword argument 'inputs_embeds'",
+     "inputs-embeds-unexpected"),
+    ("TypeError: T5ForConditionalGeneration(...) got multiple values for keyword argument 'inputs_embeds'",
+     "inputs-embeds-duplicate"),
+    ("AttributeError: 'bool' object has no attribute 'unsqueeze'", "image-token-expansion"),
+    ("Exception: data did not match any variant of untagged enum PyPreTokenizerTypeWrapper", "tokenizer-format"),
+    ("ValueError: Expected input batch_size (26) to match target batch_size (18).", "legacy-loss-shape"),
+])
+def test_classify(text, issue):
+    assert known_issues.classify(text)[0] == issue
+
+
+def test_get_unknown_id_lists_known_ones():
+    with pytest.raises(KeyError, match="unknown known-issue id 'nope'; known: inputs-embeds-unexpected"):
+        known_issues.get("nope")
