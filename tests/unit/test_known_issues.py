@@ -123,6 +123,7 @@ def test_new_ids_are_full_entries_with_leads_named(issue_id):
     assert issue.links and all(link.startswith("https://github.com/") for link in issue.links)
     for entry in issue.affected:
         assert entry.evidence == "lead" and entry.note, f"{issue_id}: a range without its source"
+        assert entry.only_if, f"{issue_id} shows only with a particular use: say which (only_if)"
     if issue_id not in ("peft-task-type-mismatch", "library-version-skew"):  # not a version, or per library pair
         assert issue.affected, f"{issue_id} is version-dependent: give its range as a lead"
 
@@ -171,3 +172,15 @@ def test_a_malformed_explain_table_is_refused_with_where(explain, message):
     with pytest.raises(known_issues.CatalogueError, match=re.escape("issue #3 (x-y-z)")) as info:
         known_issues._issue(raw, 2)
     assert message in str(info.value)
+
+
+def test_a_range_that_needs_a_use_is_possible_but_never_applies():
+    """Entries with only_if (code importing a removed name, Gemma 3 without token_type_ids) must not make doctor
+    call a modern environment broken; they are possible there."""
+    from vlmcompat import doctor
+    versions = {"transformers": "5.24.0", "peft": "0.21.2", "tokenizers": "0.23.3", "trl": "1.16.0"}
+    removed = known_issues.get("class-removed")
+    assert removed.applies(versions) == [] and removed.possible(versions)
+    applying = {issue.id for issue, _ in doctor.catalogue_issues(versions)}
+    assert not applying & set(NEW_IDS)
+    assert "only if code imports a name 5.x removed" in known_issues.render_markdown()

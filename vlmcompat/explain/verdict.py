@@ -92,7 +92,8 @@ def fix_text(issue: known_issues.KnownIssue, advice: str = "") -> str:
         parts.append(advice)
     if issue.fixed_by and "vlmcompat.patch" not in issue.fix:
         parts.append(f"`import vlmcompat.patch` applies the {', '.join(issue.fixed_by)} fix.")
-    ranges = [entry.text + (f" ({entry.note})" if entry.note else "") for entry in issue.affected]
+    ranges = [entry.text + (f" (only if {entry.only_if})" if entry.only_if else "")
+              + (f" ({entry.note})" if entry.note else "") for entry in issue.affected]
     if ranges:
         parts.append("Affected: " + "; ".join(ranges) + ".")
     return " ".join(parts)
