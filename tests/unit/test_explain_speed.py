@@ -88,3 +88,17 @@ def test_no_pattern_backtracks_on_long_lines(label, pattern):
     for sample in ADVERSARIAL:
         _, seconds = _timed(lambda s=sample: [m.group(0) for m in pattern.finditer(s)])
         assert seconds < 0.25, f"{label} took {seconds:.2f} s on a {len(sample)}-character line"
+
+
+def test_ten_megabytes_answer_in_under_a_second_with_the_catalogue_loaded_on_the_way():
+    """What a first `vlmcompat explain` pays beyond starting Python: reading the catalogue, compiling its
+    patterns, and the 10 MB text."""
+    from vlmcompat.explain import names
+
+    big = LARGE["a log with the traceback at its end"]()
+    known_issues._catalogue.cache_clear()
+    names.load.cache_clear()
+    suggest._vocabulary.cache_clear()
+    diagnosis, seconds = _timed(explain.diagnose, big)
+    assert seconds < LIMIT_S, f"{seconds:.2f} s"
+    assert diagnosis.matches[0].issue == "inputs-embeds-unexpected"
