@@ -40,6 +40,9 @@ from vlmcompat.paths import CATALOGUE_DOC
 
 DATA_FILE = "known_issues.toml"
 EVIDENCE = ("matrix", "bisected", "lead")
+ISSUE_KEYS = ("id", "title", "cause", "fix", "fixed_by", "fallback_only", "signatures", "links", "affected",
+              "explain")
+AFFECTED_KEYS = ("when", "evidence", "note", "only_if")
 
 
 @dataclass(frozen=True)
@@ -151,9 +154,11 @@ def _explain(raw: object, where: str) -> dict[str, str | tuple[str, ...] | Mappi
 
 def _issue(raw: dict, index: int) -> KnownIssue:
     where = f"{DATA_FILE} issue #{index + 1} ({raw.get('id', '?')})"
+    _known_keys(raw, ISSUE_KEYS, where)
     try:
         affected = []
         for entry in raw.get("affected", []):
+            _known_keys(entry, AFFECTED_KEYS, f"{where} affected")
             when = tuple((str(pkg), str(SpecifierSet(spec))) for pkg, spec in entry["when"].items())
             if entry.get("evidence", "lead") not in EVIDENCE:
                 raise CatalogueError(f"{where}: evidence must be one of {', '.join(EVIDENCE)}")
@@ -165,6 +170,13 @@ def _issue(raw: dict, index: int) -> KnownIssue:
                           links=tuple(raw.get("links", ())), explain=_explain(raw.get("explain", {}), where))
     except (KeyError, TypeError, AttributeError, InvalidSpecifier, re.error) as exc:
         raise CatalogueError(f"{where}: {type(exc).__name__}: {exc}") from None
+
+
+def _known_keys(table: dict, known: tuple[str, ...], where: str) -> None:
+    """A misplaced key (an issue's ``id`` that landed in the previous ``[[issue.affected]]``) is an error."""
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise CatalogueError(f"{where}: unknown keys {', '.join(unknown)}; known: {', '.join(known)}")
 
 
 @functools.lru_cache(maxsize=1)
