@@ -27,6 +27,7 @@ from typing import Any
 from vlmcompat.errors import ResultsError
 
 SCHEMA_VERSION = 1
+ENVIRONMENT = "*"  # the family of a result that is about the environment, not one model family
 
 
 class Status(str, enum.Enum):
