@@ -5,11 +5,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from report_tables import tables
 
 from vlmcompat import cli
 from vlmcompat.commands import report as report_cmd
 from vlmcompat.errors import InputFileError
-from vlmcompat.report import columns, jsonfmt, junit, markdown
+from vlmcompat.report import columns, details, jsonfmt, junit, marks, markdown
 from vlmcompat.results import SCHEMA_VERSION, CellResult, load_merged
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
@@ -36,18 +37,19 @@ def test_markdown_exact_text(cells):
 
 def test_markdown_entries(cells):
     newest, t444, t499 = cells
-    assert markdown.entry(t444, "peft-wrapper", "instructblip-t5") == "❌ [inputs-embeds-unexpected] → ✅"
-    assert markdown.entry(t444, "model-class", "instructblip-t5") == "✅ → ✅"
-    assert markdown.entry(t444, "peft-wrapper", "instructblip-llama") == "⏭ → ⏭"
-    assert markdown.entry(newest, "model-class", "instructblip-t5") == "💥 RuntimeError → ⏱"
-    assert markdown.entry(newest, "peft-wrapper", "instructblip-llama") == "— → —"
-    assert markdown.entry(t499, "model-class", "instructblip-t5") == "🚫"
-    assert markdown.install_text(t499) == "🚫 not-found"
+    assert marks.entry(t444, "peft-wrapper", "instructblip-t5") == "❌ [inputs-embeds-unexpected] → ✅"
+    assert marks.entry(t444, "model-class", "instructblip-t5") == "✅ → ✅"
+    assert marks.entry(t444, "peft-wrapper", "instructblip-llama") == "⏭ → ⏭"
+    assert marks.entry(newest, "model-class", "instructblip-t5") == "💥 RuntimeError → ⏱"
+    assert marks.entry(newest, "peft-wrapper", "instructblip-llama") == "— → —"
+    assert marks.entry(t499, "model-class", "instructblip-t5") == "🚫"
+    assert details.install_text(t499) == "🚫 not-found"
 
 
 def test_markdown_of_no_cells_is_still_a_document():
     text = markdown.render([])
     assert text.startswith("# Compatibility matrix\n") and "## Known issues" not in text
+    assert "nox -s matrix" in text
 
 
 def test_json_is_the_merged_schema(cells, tmp_path):
@@ -88,7 +90,7 @@ def test_order_follows_the_matrix(cells):
 def test_command_writes_all_three(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no matrix.toml here: rows by file name
     md, js, xml = tmp_path / "out" / "compat.md", tmp_path / "compat.json", tmp_path / "junit.xml"
-    code = cli.main(["report", str(FIXTURES), "--md", str(md), "--json", str(js), "--junit", str(xml)])
+    code = cli.main(["report", str(FIXTURES), "--md", str(md), "--json", str(js), "--junit", str(xml), "--svg", ""])
     assert code == 0
     assert md.read_text(encoding="utf-8") == (FIXTURES / "expected" / "compat.md").read_text(encoding="utf-8")
     assert len(load_merged(js)) == 3
@@ -98,10 +100,9 @@ def test_command_writes_all_three(tmp_path, capsys, monkeypatch):
 
 def test_command_orders_rows_by_the_matrix(tmp_path):
     md = tmp_path / "compat.md"
-    assert cli.main(["report", str(FIXTURES), "--md", str(md), "--json", "", "--matrix",
+    assert cli.main(["report", str(FIXTURES), "--md", str(md), "--json", "", "--svg", "", "--matrix",
                      str(ROOT / "matrix.toml")]) == 0
-    rows = [line.split("|")[1].strip() for line in md.read_text(encoding="utf-8").splitlines()
-            if line.startswith("| t") or line.startswith("| newest")]
+    rows = [row[0] for row in tables(md.read_text(encoding="utf-8"))[0].rows]
     assert rows == ["t4.44.0-tok0.19.1-peft0.16.0", "newest", "t4.99.0-peft0.16.0"]
     assert not (tmp_path / "compat.json").exists()
 
@@ -111,7 +112,7 @@ def test_command_reads_a_merged_file(tmp_path, monkeypatch):
     merged = tmp_path / "compat.json"
     merged.write_text(jsonfmt.render(report_cmd.load_cells(FIXTURES)))
     md = tmp_path / "again.md"
-    assert cli.main(["report", str(merged), "--md", str(md), "--json", str(tmp_path / "j.json")]) == 0
+    assert cli.main(["report", str(merged), "--md", str(md), "--json", str(tmp_path / "j.json"), "--svg", ""]) == 0
     assert md.read_text(encoding="utf-8") == (FIXTURES / "expected" / "compat.md").read_text(encoding="utf-8")
 
 
@@ -131,3 +132,32 @@ def test_report_does_not_import_torch(tmp_path):
             "print(rc, heavy)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("0 []")
+
+
+REPORT_FIXTURES = Path(__file__).parent / "fixtures" / "report"
+
+
+def test_command_adds_what_changed_and_the_step_summary(tmp_path, capsys):
+    md, summary = tmp_path / "compat.md", tmp_path / "summary.md"
+    summary.write_text("earlier step\n", encoding="utf-8")
+    assert cli.main(["report", str(REPORT_FIXTURES / "cells"), "--md", str(md), "--json", "", "--svg", "",
+                     "--baseline", str(REPORT_FIXTURES / "baseline.json"), "--step-summary", str(summary)]) == 0
+    text = md.read_text(encoding="utf-8")
+    assert "## What changed" in text and "1 new failures (regressions)" in text and "Cells added: `newest`" in text
+    appended = summary.read_text(encoding="utf-8")
+    assert appended.startswith("earlier step\n## vlmcompat: compatibility matrix")
+    assert "### What changed" in appended and "## Details" not in appended
+
+
+def test_baseline_from_a_revision_git_lacks_is_a_note_not_an_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not a git repository
+    md = tmp_path / "compat.md"
+    assert cli.main(["report", str(FIXTURES), "--md", str(md), "--json", "", "--svg", "",
+                     "--baseline", "reports/compat.json", "--baseline-ref", "HEAD"]) == 0
+    assert "no 'What changed' section" in capsys.readouterr().err
+    assert "## What changed" not in md.read_text(encoding="utf-8")
+
+
+def test_baseline_ref_needs_a_baseline(capsys):
+    assert cli.main(["report", str(FIXTURES), "--baseline-ref", "HEAD"]) == 2
+    assert "--baseline-ref needs --baseline" in capsys.readouterr().err
