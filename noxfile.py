@@ -66,12 +66,19 @@ def _refresh_report(session: nox.Session) -> None:
                              matrix_path=str(MATRIX_PATH))
 
 
-@nox.session(venv_backend="none", allow_parallel=True)
+@nox.session(venv_backend="uv", reuse_venv=True, allow_parallel=True)
 def report(session: nox.Session) -> None:
-    """reports/compat.md and reports/compat.json from reports/cells (args go to `vlmcompat report`)."""
+    """reports/compat.md, compat.svg and compat.json from reports/cells (args go to `vlmcompat report`).
+
+    Installs vlmcompat with the [report] extra (matplotlib, for the picture) in its own venv; by
+    default "What changed" compares with reports/compat.json as committed at HEAD.
+    """
+    session.install("-e", f"{ROOT}[report]")
+    committed = os.path.relpath(REPORTS / "compat.json", ROOT)
     args = session.posargs or [str(REPORTS / "cells"), "--md", str(REPORTS / "compat.md"),
-                               "--json", str(REPORTS / "compat.json"), "--matrix", str(MATRIX_PATH)]
-    session.run(sys.executable, "-m", "vlmcompat", "report", *args)
+                               "--json", str(REPORTS / "compat.json"), "--matrix", str(MATRIX_PATH),
+                               "--baseline", committed, "--baseline-ref", "HEAD"]
+    session.run("python", "-m", "vlmcompat", "report", *args)
 
 
 @nox.session(venv_backend="none")
