@@ -18,13 +18,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vlmcompat import known_issues, probes  # noqa: E402
-from vlmcompat.report import is_environment  # noqa: E402
-from vlmcompat.report.marks import table  # noqa: E402
+from vlmcompat import known_issues, pins, probes  # noqa: E402
+from vlmcompat.commands import pins as pins_cmd  # noqa: E402
+from vlmcompat.report import is_environment, summary  # noqa: E402
+from vlmcompat.report.marks import link_definitions, seen_ids, table  # noqa: E402
 from vlmcompat.results import Mode, ProbeResult, Status, load_merged  # noqa: E402
 
 README = ROOT / "README.md"
 MATRIX_REPORT = ROOT / "reports" / "compat.json"
+SWEEP_REPORT = ROOT / "reports" / "sweep" / "compat.json"
+EXCERPT = ("t4.28.0-tok0.13.2-peft0.8.2", "t4.44.0-tok0.19.1-peft0.16.0", "t4.53.3-tok0.21.1-peft0.16.0", "newest")
 
 
 def _families(probe: probes.Probe) -> str:
@@ -67,7 +70,22 @@ def issues_block() -> str:
     return "\n".join(lines)
 
 
-BLOCKS = {"probes": probes_block, "known-issues": issues_block}
+def summary_block(report: Path = MATRIX_REPORT) -> str:
+    """Four rows of the committed default matrix's summary table, links resolved from the README."""
+    cells = [c for c in load_merged(report) if c.cell in EXCERPT]
+    links = link_definitions(seen_ids(cells), known_issues.CATALOGUE_PATH)
+    return summary.render(cells) + "\n\n" + "\n".join(links)
+
+
+def pins_block(report: Path = SWEEP_REPORT) -> str:
+    """`vlmcompat pins` on the committed sweep, as the terminal shows it."""
+    result = pins.compute(load_merged(report), ["instructblip-t5"])
+    text = pins_cmd.render(result, "requirements", f"{report.relative_to(ROOT)} ({len(load_merged(report))} cells)")
+    return "```console\n$ vlmcompat pins --family instructblip-t5 --report reports/sweep/compat.json\n" + text + "```"
+
+
+BLOCKS = {"probes": probes_block, "known-issues": issues_block, "summary-excerpt": summary_block,
+          "pins-sweep": pins_block}
 
 
 def pattern(name: str) -> re.Pattern[str]:
