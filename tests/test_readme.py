@@ -35,8 +35,9 @@ def test_a_stale_block_is_reported(tmp_path, monkeypatch):
     finally:
         sys.path.remove(str(SCRIPT.parent))
     stale = tmp_path / "README.md"
-    stale.write_text("x\n<!-- generated: probes -->\nSTALE TEXT\n<!-- end generated: probes -->\n"
-                     "<!-- generated: known-issues -->\n<!-- end generated: known-issues -->\n", encoding="utf-8")
+    blocks = "".join(f"<!-- generated: {name} -->\nSTALE TEXT\n<!-- end generated: {name} -->\n"
+                     for name in readme_blocks.BLOCKS)
+    stale.write_text("x\n" + blocks, encoding="utf-8")
     monkeypatch.setattr(readme_blocks, "README", stale)
     assert readme_blocks.main(["--check"]) == 1
     assert readme_blocks.main([]) == 0 and readme_blocks.main(["--check"]) == 0
