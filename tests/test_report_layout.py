@@ -99,6 +99,9 @@ def test_committed_report_opens_with_a_narrow_summary(path):
     assert [row[0] for row in first.rows] == [c.cell for c in cells]
     assert "![" in text.split("## Summary")[0]  # the picture at the top
     assert (path.parent / "compat.svg").is_file()
+    html = renderer().render(text)
+    assert html.count("<details>") == html.count("</details>") > 0
+    assert not re.findall(r"\[[a-z0-9-]+\]", re.sub(r"<code>.*?</code>", "", html)), "unresolved issue link"
 
 
 def details_entries(text: str) -> dict[tuple[str, str | None, str], str]:
