@@ -24,7 +24,8 @@ def bound_lines(result: pins.Pins) -> list[str]:
     lines = []
     for pkg, rng in result.ranges.items():
         for bound in rng.bounds:
-            lines.append(f"- {pkg} `{bound.specifier or '(none)'}`: {bound.evidence}")
+            lines.append(f"- {pkg} `{bound.specifier}`: {bound.evidence}" if bound.specifier
+                         else f"- {pkg}, no upper bound: {bound.evidence}")
         for gap in rng.gaps:
             lines.append(f"- gap: {gap.text(result.families)}")
         for also in rng.also:

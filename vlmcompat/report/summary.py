@@ -4,7 +4,8 @@ An entry sums up a family's probes as *native → patched*: ``✅`` (everything 
 ``❌ 3 → ✅`` (three probes fail stock, all pass with ``import vlmcompat.patch``), ``❌ 2 → ❌ 1``,
 ``⏭`` (nothing applies: the class does not exist here), ``🚫`` (the cell was not installed),
 ``—`` (not run). Unexpected errors, timeouts and crashes count with their own marks (``💥 1``).
-Under the counts, the known-issue ids behind the failures, linked to the catalogue.
+Under the counts, the known-issue ids behind the failures, linked to the catalogue; under each
+cell's name, its transformers · tokenizers · peft versions.
 """
 
 from __future__ import annotations
@@ -51,8 +52,13 @@ def family_entry(cell: CellResult, family: str | None) -> str:
     else:
         text = counts(native)
     if ids:
-        text += "<br>" + ", ".join(issue_link(i) for i in ids)
+        text += "<br><sub>" + ", ".join(issue_link(i) for i in ids) + "</sub>"
     return text
+
+
+def cell_text(cell: CellResult) -> str:
+    """The cell's name, its versions under it (transformers · tokenizers · peft)."""
+    return f"{cell.cell}<br><sub>{versions_text(cell)}</sub>"
 
 
 def columns(cells: list[CellResult]) -> list[tuple[str, str | None]]:
@@ -68,7 +74,6 @@ def render(cells: list[CellResult]) -> str:
     if not cells:
         return ""
     cols = columns(cells)
-    headers = ["cell", versions_header(), *(header for header, _ in cols)]
-    rows = [[cell.cell, versions_text(cell), *(family_entry(cell, family) for _, family in cols)]
-            for cell in cells]
+    headers = [f"cell<br><sub>{versions_header()}</sub>", *(header for header, _ in cols)]
+    rows = [[cell_text(cell), *(family_entry(cell, family) for _, family in cols)] for cell in cells]
     return table(rows, headers)
