@@ -135,8 +135,12 @@ def write_reports(cells_dir: str | os.PathLike[str] = DEFAULT_CELLS, md: str | N
                   json: str | None = str(DEFAULT_JSON), junit: str | None = None,
                   matrix_path: str | None = None, svg: str | None = AUTO,
                   baseline: list[CellResult] | None = None, baseline_label: str = "the baseline",
-                  step_summary: str | None = None) -> list[str]:
-    """Read the cells and write the reports; returns the paths written (the step summary is appended to)."""
+                  step_summary: str | None = None, announce: bool = True) -> list[str]:
+    """Read the cells and write the reports; returns the paths written (the step summary is appended to).
+
+    With ``announce`` it says on stdout what it wrote (the last thing a matrix run shows, also when
+    nox runs cells in parallel and each refreshes the report itself).
+    """
     from vlmcompat.report import jsonfmt, junit as junit_fmt, markdown, step_summary as summary_fmt, svg as svg_fmt
 
     source = Path(cells_dir)
@@ -158,7 +162,14 @@ def write_reports(cells_dir: str | os.PathLike[str] = DEFAULT_CELLS, md: str | N
         if step_summary:
             with open(step_summary, "a", encoding="utf-8") as fh:
                 fh.write(summary_fmt.render(cells, baseline, baseline_label))
-    return sorted(written, key=lambda p: (not p.endswith(".md"), p))
+    written.sort(key=lambda p: (not p.endswith(".md"), p))
+    if announce:
+        print(f"vlmcompat report: wrote {', '.join(written)} ({len(cells)} cells)", flush=True)
+        committed = [p for p in written if Path(p).resolve() in {DEFAULT_MD.resolve(), DEFAULT_JSON.resolve()}]
+        if committed:
+            print(f"vlmcompat report: {', '.join(committed)}: committed in this repository; "
+                  "`git diff reports/` shows what this run changed", flush=True)
+    return written
 
 
 def run(args: argparse.Namespace) -> int:
@@ -167,13 +178,8 @@ def run(args: argparse.Namespace) -> int:
     baseline, label = read_baseline(args.baseline, args.baseline_ref)
     if args.baseline and baseline is None:
         print(f"vlmcompat report: no 'What changed' section: {label}", file=sys.stderr)
-    written = write_reports(args.cells, args.md, args.json, args.junit, args.matrix, args.svg, baseline,
-                            label, args.step_summary)
-    print(f"vlmcompat report: wrote {', '.join(written)}")
+    write_reports(args.cells, args.md, args.json, args.junit, args.matrix, args.svg, baseline, label,
+                  args.step_summary)
     if args.svg == AUTO and args.md and not svg_fmt.available():
         print(f"vlmcompat report: no picture: {svg_fmt.INSTALL_HINT} draws compat.svg", file=sys.stderr)
-    defaults = {str(DEFAULT_MD), str(DEFAULT_JSON)} & set(written)
-    if defaults:
-        print(f"vlmcompat report: {', '.join(sorted(defaults))}: committed in this repository; "
-              "`git diff reports/` shows what this run changed")
     return 0
