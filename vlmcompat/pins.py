@@ -150,6 +150,11 @@ def _show(points: list[Point]) -> str:
     return ", ".join(f"{p.verdict.cell.cell} {p.verdict.why}" for p in points)
 
 
+def _failing(group: list[Point]) -> Point:
+    """The newest failing point of a failing (or mixed) line."""
+    return next(p for p in reversed(group) if not p.verdict.ok)
+
+
 def compute_range(package: str, points: list[Point]) -> Range:
     """The specifier for ``package`` from (version, verdict) points (see the module docstring)."""
     result = Range(package)
@@ -175,11 +180,11 @@ def compute_range(package: str, points: list[Point]) -> Range:
         before = lines[first - 1]
         if _adjacent(before[0], lines[first][0]):
             result.bounds.append(Bound(f">={_name(lines[first][0])}",
-                                       f"{_show(before[1][-1:])}; {_show(lines[first][1][:1])}"))
+                                       f"{_show([_failing(before[1])])}; {_show(lines[first][1][:1])}"))
         else:
             result.bounds.append(Bound(f">={_name(lines[first][0])}", f"first passing cell after a gap: "
                                        f"{_show(lines[first][1][:1])}"))
-            result.gaps.append(Gap(package, before[1][-1], lines[first][1][0]))
+            result.gaps.append(Gap(package, _failing(before[1]), lines[first][1][0]))
     else:
         result.bounds.append(Bound(f">={_name(lines[first][0])}",
                                    f"oldest cell: {_show(lines[first][1][:1])}; older releases untested"))
@@ -188,11 +193,12 @@ def compute_range(package: str, points: list[Point]) -> Range:
     if last + 1 < len(lines):
         after = lines[last + 1]
         if _adjacent(lines[last][0], after[0]):
-            result.bounds.append(Bound(f"<{_name(after[0])}", f"{_show(after[1][:1])}; {_show(newest_pass[-1:])}"))
+            result.bounds.append(Bound(f"<{_name(after[0])}", f"{_show([_failing(after[1])])}; "
+                                       f"{_show(newest_pass[-1:])}"))
         else:
             upper = (lines[last][0][0], lines[last][0][1] + 1)
             result.bounds.append(Bound(f"<{_name(upper)}", f"last passing cell before a gap: {_show(newest_pass[-1:])}"))
-            result.gaps.append(Gap(package, newest_pass[-1], after[1][0]))
+            result.gaps.append(Gap(package, newest_pass[-1], _failing(after[1])))
     else:
         result.bounds.append(Bound("", f"the newest cell passes ({_show(newest_pass[-1:])}); "
                                    "newer releases untested"))
