@@ -109,3 +109,16 @@ def test_report_links_the_picture_beside_the_markdown(tmp_path):
     assert (tmp_path / "out" / "compat.svg").is_file()
     assert "![Every result" in md.read_text(encoding="utf-8") and "(compat.svg)" in md.read_text(encoding="utf-8")
     assert re.search(r"<svg", (tmp_path / "out" / "compat.svg").read_text(encoding="utf-8"))
+
+
+@needs_matplotlib
+def test_drawing_logs_nothing_where_the_host_logs_debug(caplog):
+    """nox logs DEBUG; matplotlib's font lookups must not flood a matrix run's output."""
+    import logging
+
+    from matplotlib import font_manager
+
+    font_manager.fontManager._findfont_cached.cache_clear()  # look the fonts up again, as a fresh process does
+    with caplog.at_level(logging.DEBUG):
+        svg.render(load_cells(FIXTURES))
+    assert not [r for r in caplog.records if r.name.startswith("matplotlib")]

@@ -9,9 +9,12 @@ names it (``result:<cell>:<family>:<probe>:<OUTCOME>``), so tests can check that
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import io
+import logging
 import re
+from typing import Iterator
 
 from vlmcompat.report import ENVIRONMENT_LABEL, Outcome, families, family_probes, outcome, pair
 from vlmcompat.results import CellResult
@@ -38,6 +41,18 @@ def available() -> bool:
     return importlib.util.find_spec("matplotlib") is not None
 
 
+@contextlib.contextmanager
+def quiet_matplotlib() -> Iterator[None]:
+    """matplotlib logs font lookups at DEBUG; a host that logs DEBUG (nox does) would print them all."""
+    logger = logging.getLogger("matplotlib")
+    saved = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
+
+
 def grid(cells: list[CellResult]) -> tuple[list[tuple[str, str, str | None]], list[list[Outcome]]]:
     """Columns as (group label, probe, family or None for the environment) and one row of outcomes per cell."""
     cols: list[tuple[str, str, str | None]] = [(family, probe, family) for family in families(cells)
@@ -55,6 +70,11 @@ def render(cells: list[CellResult]) -> str:
     """The svg text; raises ImportError (naming the extra) when matplotlib is missing."""
     if not available():
         raise ImportError(f"the picture needs matplotlib: {INSTALL_HINT}")
+    with quiet_matplotlib():
+        return _draw(cells)
+
+
+def _draw(cells: list[CellResult]) -> str:
     import matplotlib
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch, Rectangle
