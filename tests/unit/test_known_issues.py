@@ -9,13 +9,14 @@ import pytest
 
 from vlmcompat import known_issues, matrix, patches, probes
 from vlmcompat.paths import CATALOGUE_DOC
+from vlmcompat.report import catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_committed_catalogue_page_is_current():
     page = (ROOT / CATALOGUE_DOC).read_text()
-    assert page == known_issues.render_markdown(), "regenerate: python -m vlmcompat.known_issues > docs/known-issues.md"
+    assert page == catalogue.render(), "regenerate: python -m vlmcompat.report.catalogue > docs/known-issues.md"
 
 
 def test_ids_are_unique_and_contract_ids_present():
@@ -183,4 +184,4 @@ def test_a_range_that_needs_a_use_is_possible_but_never_applies():
     assert removed.applies(versions) == [] and removed.possible(versions)
     applying = {issue.id for issue, _ in doctor.catalogue_issues(versions)}
     assert not applying & set(NEW_IDS)
-    assert "only if code imports a name 5.x removed" in known_issues.render_markdown()
+    assert "only if code imports a name 5.x removed" in catalogue.render()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import unicodedata
 
 from vlmcompat.errors import UsageError
 
@@ -26,11 +27,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def line(result) -> str:
+def _width(text: str) -> int:
+    """Terminal columns of ``text``: wide (emoji-presentation) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _registered_widths() -> tuple[int, int]:
+    """The longest probe and family names that can be printed (registered probes, tiny families)."""
+    from vlmcompat import probes, tiny
+
+    names = list(probes.all_probes())
+    families = [*tiny.FAMILIES, *(f for p in probes.all_probes().values() for f in (p.families or ()))]
+    return max(map(len, names), default=0), max(map(len, families), default=0)
+
+
+def line(result, widths: tuple[int, int] | None = None) -> str:
+    """One result per line, columns aligned for every registered probe and family name and every mark."""
+    probe_width, family_width = widths or _registered_widths()
     mark = MARKS.get(result.status.value, "?")
+    mark += " " * (2 - _width(mark))
     detail = result.issue or result.reason or (result.error.message.splitlines()[0][:120] if result.error else "")
-    return f"{mark} {result.probe:<18} {result.family:<20} {result.mode.value:<8} {result.status.value:<7} " \
-           f"{result.seconds:6.2f}s  {detail}".rstrip()
+    return f"{mark} {result.probe:<{probe_width}} {result.family:<{family_width}} {result.mode.value:<8} " \
+           f"{result.status.value:<7} {result.seconds:6.2f}s  {detail}".rstrip()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,10 +66,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("nothing to run: no probe applies to the selected families")
     stack = versions.stack_versions()
     cell = args.cell or paths.cell_id({pkg: stack.get(pkg) or "-" for pkg in ("transformers", "tokenizers", "peft")})
+    widths = _registered_widths()
     print(f"vlmcompat probe: cell {cell}: {len(tasks)} tasks "
           f"({', '.join(f'{k} {v}' for k, v in versions.stack_versions().items())})", flush=True)
     result = engine.run_cell(cell, args.json, tasks, timeout=args.timeout, install_seconds=args.install_seconds,
-                             on_result=lambda r: print(line(r), flush=True))
+                             on_result=lambda r: print(line(r, widths), flush=True))
     bad = [r for r in result.results if r.mode.value == "patched" and r.status.value not in ("pass", "skip")]
     if args.json:
         print(f"wrote {args.json}", file=sys.stderr)
