@@ -83,8 +83,18 @@ def transformers_class(name: str, since: str) -> type:
 
 
 def seeded(model_cls: type, config: Any, seed: int):
-    """``model_cls(config)`` initialised from ``seed``, in eval mode, on CPU, float32."""
+    """``model_cls(config)`` initialised from ``seed``, in eval mode, on CPU, float32.
+
+    Weight matrices a release initialises to zeros (Gemma 3's ``mm_input_projection_weight``)
+    are drawn like the others (normal, std ``initializer_range``), so that images reach the
+    language model of a random tiny model as they do in a trained one."""
     import torch
 
     torch.manual_seed(seed)
-    return model_cls(config).eval()
+    model = model_cls(config)
+    std = float(getattr(config, "initializer_range", None) or 0.02)
+    with torch.no_grad():
+        for param in model.parameters():
+            if param.dim() == 2 and not bool(param.any()):
+                param.normal_(0.0, std)
+    return model.eval()

@@ -29,8 +29,8 @@ PATCH_SIZE = 14  # 14
 TILE_FEATURES = (IMAGE_SIZE // PATCH_SIZE) ** 2  # 729 features per tile (no CLS in SigLIP)
 GRID_PINPOINTS = [[IMAGE_SIZE * a, IMAGE_SIZE * b] for a in (1, 2) for b in (1, 2)]  # a, b in 1..6 (384 * a)
 VISION_ASPECT_RATIO = "anyres_max_9"
-# (height, width) of each example's image: a 1x2 and a 2x2 grid of tiles
-IMAGE_SIZES = ((IMAGE_SIZE, 2 * IMAGE_SIZE), (2 * IMAGE_SIZE, 2 * IMAGE_SIZE))
+# (height, width) of each example's image: a 2x2 and a 1x2 grid of tiles
+IMAGE_SIZES = ((2 * IMAGE_SIZE, 2 * IMAGE_SIZE), (IMAGE_SIZE, 2 * IMAGE_SIZE))
 
 QWEN2 = dict(
     model_type="qwen2",

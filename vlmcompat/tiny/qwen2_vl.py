@@ -58,8 +58,8 @@ VISION = dict(
     spatial_merge_size=MERGE_SIZE,
     temporal_patch_size=TEMPORAL_PATCH_SIZE,
 )
-# (t, h, w) in patches per example: 56x56 and 56x84 pixel images (the processor's min_pixels is 3136 = 56*56)
-GRIDS = ((1, 4, 4), (1, 4, 6))
+# (t, h, w) in patches per example: 56x84 and 56x56 pixel images (the processor's min_pixels is 3136 = 56*56)
+GRIDS = ((1, 4, 6), (1, 4, 4))
 
 
 def build(lm: str = "qwen2", seed: int = 0, image_token: bool = True):
