@@ -33,10 +33,12 @@ GLOBAL_IMAGE = 5  # 49152 <global-img>
 ROW_COL = {(1, 1): 6, (1, 2): 7}  # 49153... <row_1_col_1>, <row_1_col_2>
 NEWLINE = 8  # 198 "\n"
 FIRST_TEXT = 10
-IMAGE_SIZE = 32  # 512
-PATCH_SIZE = 8  # 16
+IMAGE_SIZE = 16  # 512
+PATCH_SIZE = 4  # 16
 SCALE_FACTOR = 2  # 4
-IMAGE_SEQ_LEN = (IMAGE_SIZE // PATCH_SIZE) ** 2 // SCALE_FACTOR ** 2  # 64
+# 64; a multiple of patch_size as in the 256M/500M checkpoints: transformers 5.20 cuts the image
+# features into blocks of vision_config.patch_size (4.50-5.19: of image_seq_len)
+IMAGE_SEQ_LEN = (IMAGE_SIZE // PATCH_SIZE) ** 2 // SCALE_FACTOR ** 2
 # tile grid (rows, cols) per example: a 1x2 split image, then one small image (not split)
 SPLITS = ((1, 2), (0, 0))
 
