@@ -1,7 +1,8 @@
 """A tiny, seeded PaliGemma (``PaliGemmaForConditionalGeneration``: SigLIP vision tower, linear
 projector, Gemma language model) and the batches its processor produces, built from shrunken
-paligemma2-3b-pt-224 (``lm="gemma2"``, PaliGemma 2, transformers >= 4.47) and paligemma-3b-pt-224
-(``lm="gemma"``, PaliGemma 1, transformers >= 4.41) configs (real sizes in the comments).
+paligemma2-3b-pt-224 (``lm="gemma2"``, PaliGemma 2) and paligemma-3b-pt-224 (``lm="gemma"``,
+PaliGemma 1, transformers >= 4.41) configs (real sizes in the comments). With Gemma 2 the tiny model
+trains from transformers 4.42 and generates from 4.45.
 
 The processor writes ``num_image_tokens`` ``<image>`` tokens, ``<bos>``, the prefix (prompt) and
 ``\\n``, then the suffix (answer) and ``<eos>``; ``token_type_ids`` are 0 on the prefix (image
@@ -55,7 +56,7 @@ TEXT_CONFIGS = {
         pad_token_id=PAD, eos_token_id=EOS, bos_token_id=BOS,
     ),
 }
-SINCE = {"gemma2": "4.47", "gemma": "4.41"}
+SINCE = {"gemma2": "4.42", "gemma": "4.41"}  # Gemma 2 first ships in 4.42
 SIGLIP = dict(
     model_type="siglip_vision_model",
     hidden_size=32,  # 1152
