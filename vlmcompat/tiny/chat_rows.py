@@ -43,17 +43,13 @@ def assemble(prompts: Sequence[Sequence[int]], answers: Sequence[Sequence[int]],
     return dict(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
 
 
-def prompt_only(batch: dict[str, Any], index: int = 0) -> dict[str, Any]:
-    """Example ``index`` of a batch cut before its answer (for ``generate``): the per-token
-    tensors are cut, image tensors are kept whole when the batch holds one example."""
-    labels = batch["labels"][index]
-    start = int((labels != IGNORE_INDEX).nonzero()[0])
-    out = {}
-    for key, value in batch.items():
-        if key == "labels":
-            continue
-        if key in ("input_ids", "attention_mask", "token_type_ids", "mm_token_type_ids"):
-            out[key] = value[index: index + 1, :start]
-        else:
-            out[key] = value
-    return out
+def prompt_only(batch: dict[str, Any]) -> dict[str, Any]:
+    """A one-example batch cut before its answer, for ``generate``: the per-token tensors stop
+    where the labels start; image tensors are kept as they are."""
+    if batch["input_ids"].shape[0] != 1:
+        raise ValueError(f"prompt_only takes a batch of one example, got {batch['input_ids'].shape[0]}; "
+                         "build it with make_batch(..., batch_size=1)")
+    start = int((batch["labels"][0] != IGNORE_INDEX).nonzero()[0])
+    per_token = ("input_ids", "attention_mask", "token_type_ids", "mm_token_type_ids")
+    return {key: (value[:, :start] if key in per_token else value)
+            for key, value in batch.items() if key != "labels"}
