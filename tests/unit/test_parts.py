@@ -11,10 +11,10 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from vlmcompat import tiny  # noqa: E402
-from vlmcompat.errors import UsageError  # noqa: E402
-from vlmcompat.parts import Parts, parts, text_config  # noqa: E402
-from vlmcompat.tiny.modern_families import MODERN_FAMILIES  # noqa: E402
+from vlmcompat import tiny
+from vlmcompat.errors import UsageError
+from vlmcompat.parts import Parts, parts, text_config
+from vlmcompat.tiny.modern_families import MODERN_FAMILIES
 
 OLD = ["instructblip-t5", "instructblip-llama", "blip2-opt", "blip2-t5", "llava"]
 ALL = {**{name: tiny.get(name) for name in OLD}, **MODERN_FAMILIES}

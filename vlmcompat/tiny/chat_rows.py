@@ -8,7 +8,8 @@ is two tokens shorter so that one row of every batch is padded.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 IGNORE_INDEX = -100
 SHORTER_BY = 2  # how much shorter the padded example's answer is

@@ -59,15 +59,15 @@ SIGLIP = dict(
 
 def build(lm: str = "qwen2", seed: int = 0, image_token: bool = True):
     """A random-initialised tiny LLaVA-OneVision in eval mode (its config always names the image token)."""
-    import transformers
-
+    config_cls = configs.transformers_class("LlavaOnevisionConfig", "4.45")
     config = configs.composite(
-        transformers.LlavaOnevisionConfig, QWEN2, SIGLIP, image_token_index=IMAGE, video_token_index=VIDEO,
+        config_cls, QWEN2, SIGLIP, image_token_index=IMAGE, video_token_index=VIDEO,
         vision_feature_select_strategy="full", vision_feature_layer=-1, image_grid_pinpoints=GRID_PINPOINTS,
         vision_aspect_ratio=VISION_ASPECT_RATIO, tie_word_embeddings=True,
     )
     configs.set_late(config, pad_token_id=PAD)
-    return configs.seeded(transformers.LlavaOnevisionForConditionalGeneration, config, seed)
+    model_cls = configs.transformers_class("LlavaOnevisionForConditionalGeneration", "4.45")
+    return configs.seeded(model_cls, config, seed)
 
 
 def tiles(height: int, width: int) -> tuple[int, int]:

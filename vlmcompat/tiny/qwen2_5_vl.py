@@ -37,13 +37,12 @@ VISION = dict(
 
 def build(lm: str = "qwen2", seed: int = 0, image_token: bool = True):
     """A random-initialised tiny Qwen2.5-VL in eval mode (its config always names the image token)."""
-    import transformers
-
-    config_cls = transformers.Qwen2_5_VLConfig
+    config_cls = configs.transformers_class("Qwen2_5_VLConfig", "4.49")
     text = dict(TEXT, **configs.rope_kwargs(configs.text_config_class(config_cls), ROPE_THETA,
                                             mrope_section=list(MROPE_SECTION)))
     config = configs.composite(config_cls, text, VISION, text_at_top=True, **qwen2_vl.TOKEN_IDS)  # as config.json
-    return configs.seeded(transformers.Qwen2_5_VLForConditionalGeneration, config, seed)
+    model_cls = configs.transformers_class("Qwen2_5_VLForConditionalGeneration", "4.49")
+    return configs.seeded(model_cls, config, seed)
 
 
 def make_batch(lm: str = "qwen2", expanded: bool = True, seed: int = 0, batch_size: int = 2) -> dict[str, Any]:

@@ -41,13 +41,11 @@ LAYOUT = qwen2_vl.PatchLayout(PATCH_SIZE, qwen2_vl.TEMPORAL_PATCH_SIZE, qwen2_vl
 
 def build(lm: str = "qwen3", seed: int = 0, image_token: bool = True):
     """A random-initialised tiny Qwen3-VL in eval mode (its config always names the image token)."""
-    import transformers
-
-    config_cls = transformers.Qwen3VLConfig
+    config_cls = configs.transformers_class("Qwen3VLConfig", "4.57")
     text = dict(TEXT, **configs.rope_kwargs(configs.text_config_class(config_cls), ROPE_THETA,
                                             mrope_section=list(MROPE_SECTION), mrope_interleaved=True))
     config = configs.composite(config_cls, text, VISION, tie_word_embeddings=True, **qwen2_vl.TOKEN_IDS)
-    return configs.seeded(transformers.Qwen3VLForConditionalGeneration, config, seed)
+    return configs.seeded(configs.transformers_class("Qwen3VLForConditionalGeneration", "4.57"), config, seed)
 
 
 def make_batch(lm: str = "qwen3", expanded: bool = True, seed: int = 0, batch_size: int = 2) -> dict[str, Any]:

@@ -65,18 +65,17 @@ VISION = dict(
     image_size=IMAGE_SIZE,
     patch_size=PATCH_SIZE,
 )
-ARCHITECTURES = {
-    "smolvlm": ("SmolVLMConfig", "SmolVLMForConditionalGeneration"),
-    "idefics3": ("Idefics3Config", "Idefics3ForConditionalGeneration"),
+ARCHITECTURES = {  # (config class, model class, first transformers release)
+    "smolvlm": ("SmolVLMConfig", "SmolVLMForConditionalGeneration", "4.50"),
+    "idefics3": ("Idefics3Config", "Idefics3ForConditionalGeneration", "4.46"),
 }
 
 
 def _classes(lm: str):
-    import transformers
-
     if lm not in ARCHITECTURES:
         raise ValueError(f"unknown SmolVLM architecture {lm!r}; choose from {', '.join(ARCHITECTURES)}")
-    return tuple(getattr(transformers, name) for name in ARCHITECTURES[lm])
+    config_name, model_name, since = ARCHITECTURES[lm]
+    return configs.transformers_class(config_name, since), configs.transformers_class(model_name, since)
 
 
 def build(lm: str = "smolvlm", seed: int = 0, image_token: bool = True):

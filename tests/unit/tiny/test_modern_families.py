@@ -13,8 +13,8 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from vlmcompat.tiny import chat_rows  # noqa: E402
-from vlmcompat.tiny.modern_families import MODERN_FAMILIES  # noqa: E402
+from vlmcompat.tiny import chat_rows
+from vlmcompat.tiny.modern_families import MODERN_FAMILIES
 
 IGNORE = chat_rows.IGNORE_INDEX
 
