@@ -11,8 +11,8 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from vlmcompat import patches, tiny, versions  # noqa: E402
-from vlmcompat.forwards import qformer  # noqa: E402
+from vlmcompat import patches, tiny, versions
+from vlmcompat.forwards import qformer
 
 FAMILIES = ["blip2-opt", "blip2-t5"]
 ATOL = 1e-5

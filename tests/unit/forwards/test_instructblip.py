@@ -14,10 +14,10 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from vlmcompat import patches, tiny  # noqa: E402
-from vlmcompat.errors import ForwardInputError  # noqa: E402
-from vlmcompat.forwards import qformer  # noqa: E402
-from vlmcompat.forwards.merge import causal_lm_loss  # noqa: E402
+from vlmcompat import patches, tiny
+from vlmcompat.errors import ForwardInputError
+from vlmcompat.forwards import qformer
+from vlmcompat.forwards.merge import causal_lm_loss
 
 FAMILIES = ["instructblip-t5", "instructblip-llama"]
 ATOL = 1e-5

@@ -15,8 +15,8 @@ if not hasattr(transformers, "LlavaForConditionalGeneration"):
     pytest.skip(f"transformers {transformers.__version__} has no LlavaForConditionalGeneration (first in 4.36)",
                 allow_module_level=True)
 
-from vlmcompat import patches, tiny, versions  # noqa: E402
-from vlmcompat.patches import llava_forward  # noqa: E402
+from vlmcompat import patches, tiny, versions
+from vlmcompat.patches import llava_forward
 
 ATOL = 1e-5
 CLS = transformers.LlavaForConditionalGeneration

@@ -7,9 +7,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from vlmcompat import patches, tiny  # noqa: E402
-from vlmcompat.forwards.merge import IGNORE_INDEX  # noqa: E402
-from vlmcompat.probes.common import processor_expands  # noqa: E402
+from vlmcompat import patches, tiny
+from vlmcompat.forwards.merge import IGNORE_INDEX
+from vlmcompat.probes.common import processor_expands
 
 FAMILIES = ["blip2-t5", "instructblip-t5", "blip2-opt", "instructblip-llama"]
 NUM_ITEMS = 11  # e.g. label tokens across two accumulated micro-batches; not this batch's count

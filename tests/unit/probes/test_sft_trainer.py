@@ -7,10 +7,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from vlmcompat import versions  # noqa: E402
-from vlmcompat.probes import sft_trainer  # noqa: E402
-from vlmcompat.probes.base import ProbeSkipped  # noqa: E402
-from vlmcompat.results import Mode  # noqa: E402
+from vlmcompat import versions
+from vlmcompat.probes import sft_trainer
+from vlmcompat.probes.base import ProbeSkipped
+from vlmcompat.results import Mode
 
 ROOT = Path(__file__).resolve().parents[3]
 

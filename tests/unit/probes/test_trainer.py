@@ -7,9 +7,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from vlmcompat.collators import VisionLanguageCollator, examples_from_batch  # noqa: E402
-from vlmcompat.probes import common, hf_trainer, trainer  # noqa: E402
-from vlmcompat.results import Mode  # noqa: E402
+from vlmcompat.collators import VisionLanguageCollator, examples_from_batch
+from vlmcompat.probes import common, hf_trainer, trainer
+from vlmcompat.results import Mode
 
 ROOT = Path(__file__).resolve().parents[3]
 

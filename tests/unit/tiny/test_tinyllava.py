@@ -8,10 +8,10 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from vlmcompat import tiny  # noqa: E402
-from vlmcompat.errors import ForwardInputError  # noqa: E402
-from vlmcompat.forwards.merge import IGNORE_INDEX  # noqa: E402
-from vlmcompat.tiny import tinyllava  # noqa: E402
+from vlmcompat import tiny
+from vlmcompat.errors import ForwardInputError
+from vlmcompat.forwards.merge import IGNORE_INDEX
+from vlmcompat.tiny import tinyllava
 
 N = tinyllava.NUM_PATCHES
 TOKEN = tinyllava.IMAGE_TOKEN_INDEX
