@@ -63,7 +63,8 @@ def test_wrong_schema_version_is_one_clear_line(tmp_path):
 def test_malformed_result_names_the_problem():
     data = _cell().to_dict()
     data["results"][0]["status"] = "exploded"
-    with pytest.raises(ResultsError, match="malformed"):
+    with pytest.raises(ResultsError, match=r"^<cell>: results\[0\]\.status: expected one of pass, fail, .*"
+                                           r"got \"exploded\"; regenerate it"):
         CellResult.from_dict(data)
 
 
