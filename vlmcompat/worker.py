@@ -1,16 +1,27 @@
 """The probe worker: runs probe tasks in this process and reports each as a JSON line.
 
-Started by :mod:`vlmcompat.engine` as ``python -m vlmcompat.worker`` with the task list as
-JSON on stdin. The protocol goes to the original stdout (one JSON object per line: a
-``start`` event before each task, then its result); everything the libraries print goes to
-stderr. The engine restarts a worker that crashes or hangs, with the remaining tasks.
+Started by :mod:`vlmcompat.engine` as ``python -m vlmcompat.worker`` with
+``{"preload": [modules], "tasks": [...]}`` as JSON on stdin. The protocol goes to the original
+stdout (one JSON object per line): ``ready`` once the preloaded libraries are imported (the
+engine's start-up limit ends there), then a ``start`` event before each task and its
+``result``. Everything the libraries print goes to stderr. The engine restarts a worker that
+crashes or hangs, with the remaining tasks.
+
+Once a patched task has run here, this worker refuses native ones (the engine schedules every
+native task first): a patch can leave state behind that ``revert()`` cannot take back, and a
+native result must be what the stock libraries do. The worker dies with the engine
+(``PR_SET_PDEATHSIG``), and its own subprocesses with it (SIGTERM kills its process group).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import importlib
 import json
 import logging
 import os
+import signal
 import sys
 import time
 import warnings
@@ -20,13 +31,20 @@ from vlmcompat import known_issues
 from vlmcompat.probes.base import ProbeFailed, ProbeSkipped
 from vlmcompat.results import ErrorInfo, Mode, ProbeResult, Status
 
+_patched_once = False
+
 
 def run_task(probe_name: str, family: str, mode: Mode) -> ProbeResult:
     """Run one probe in one mode here, with the patch state the mode asks for."""
+    global _patched_once
     from vlmcompat import patches, probes
 
+    if mode is Mode.NATIVE and _patched_once:
+        raise RuntimeError(f"{probe_name} ({family}, native) after a patched task in the same worker: "
+                           "native results must come from a worker that never applied a patch")
     probe = probes.get(probe_name)
     if mode is Mode.PATCHED:
+        _patched_once = True
         patches.apply()
     else:
         patches.revert()
@@ -59,6 +77,42 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+def _die_with_engine() -> None:
+    """SIGTERM when the engine dies (Linux), and SIGTERM takes this process group down."""
+    def stop(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        with contextlib.suppress(OSError):
+            os.killpg(os.getpgrp(), signal.SIGKILL)
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    engine = os.environ.get("VLMCOMPAT_ENGINE_PID")
+    if engine and os.getppid() != int(engine):  # the engine died before the line above
+        stop(signal.SIGTERM, None)
+
+
+def preload(modules: list[str]) -> None:
+    """Import the libraries every task needs, before the task clocks start; a library that fails to
+    import is left for the tasks to report."""
+    from vlmcompat import patches, probes
+
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+            if name == "transformers":
+                module.PreTrainedModel  # noqa: B018 - the lazy module imports modeling_utils here
+        except Exception:  # reported by the tasks themselves
+            pass
+    for load in (probes.all_probes, patches.builtin_patches):
+        try:
+            load()
+        except Exception:  # the task that needs it reports it
+            pass
+
+
 def serve(tasks: list[dict[str, Any]], proto: TextIO) -> None:
     _quiet_libraries()
     for index, task in enumerate(tasks):
@@ -70,10 +124,16 @@ def serve(tasks: list[dict[str, Any]], proto: TextIO) -> None:
 
 
 def main() -> int:
-    tasks = json.load(sys.stdin)
+    _die_with_engine()
+    request = json.load(sys.stdin)
     proto = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # library prints go to stderr
-    serve(tasks, proto)
+    _quiet_libraries()
+    start = time.perf_counter()
+    preload(request.get("preload", []))
+    proto.write(json.dumps({"event": "ready", "seconds": round(time.perf_counter() - start, 3)}) + "\n")
+    proto.flush()
+    serve(request["tasks"], proto)
     return 0
 
 
