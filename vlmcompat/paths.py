@@ -14,6 +14,7 @@ from pathlib import Path
 MATRIX_FILE = Path("matrix.toml")
 REPORTS_DIR = Path("reports")
 CELLS_SUBDIR = "cells"
+PROGRESS_FILE = ".matrix-progress.json"  # in the cells folder: which cells this matrix run has done
 COMPAT_MD = "compat.md"
 COMPAT_JSON = "compat.json"
 CATALOGUE_DOC = Path("docs") / "known-issues.md"  # the rendered known-issue catalogue, in the repository
@@ -21,7 +22,8 @@ CATALOGUE_DOC = Path("docs") / "known-issues.md"  # the rendered known-issue cat
 # Environment variables.
 MATRIX_ENV = "VLMCOMPAT_MATRIX"  # another matrix file for the noxfile
 REPORTS_ENV = "VLMCOMPAT_REPORTS"  # another reports folder for the noxfile
-CACHE_ENV = "VLMCOMPAT_CACHE"  # the cache root (shared torch, gate/bisect cells, bytecode)
+CACHE_ENV = "VLMCOMPAT_CACHE"  # the cache root (shared torch, gate/bisect cells, bytecode, results), or "off"
+CACHE_OFF = "off"  # VLMCOMPAT_CACHE=off: never reuse results (the other caches stay at the default root)
 PROBES_ENV = "VLMCOMPAT_PROBES"  # third-party probes, module:attr,...
 NO_AUTOPATCH_ENV = "VLMCOMPAT_NO_AUTOPATCH"  # `import vlmcompat.patch` without applying
 
@@ -49,8 +51,21 @@ def matrix_file() -> Path:
 
 
 def cache_root() -> Path:
-    """``$VLMCOMPAT_CACHE``, default ``~/.cache/vlmcompat``."""
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "vlmcompat")
+    """``$VLMCOMPAT_CACHE``, default ``~/.cache/vlmcompat`` (also when it is ``off``)."""
+    value = os.environ.get(CACHE_ENV)
+    if not value or value == CACHE_OFF:
+        return Path.home() / ".cache" / "vlmcompat"
+    return Path(value)
+
+
+def result_cache_enabled() -> bool:
+    """Whether probe runs may reuse cached results (``VLMCOMPAT_CACHE=off`` says no)."""
+    return os.environ.get(CACHE_ENV) != CACHE_OFF
+
+
+def result_cache_dir() -> Path:
+    """Complete cell results by cache key (:mod:`vlmcompat.matrix.cache`)."""
+    return cache_root() / "results"
 
 
 def cell_id(labels: Mapping[str, str | None]) -> str:
