@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vlmcompat.errors import InputFileError, MatrixError
-from vlmcompat.results import CellResult, load_cell, load_merged
+from vlmcompat.results import CellResult, load_merged, load_results
 
 DEFAULT_CELLS = Path("reports") / "cells"
 DEFAULT_MD = Path("reports") / "compat.md"
@@ -40,10 +40,7 @@ def load_cells(source: str | os.PathLike[str]) -> list[CellResult]:
         return load_merged(source)
     if not source.is_dir():
         raise InputFileError(f"{source}: no such directory; run `nox -s matrix` first or pass the cells directory")
-    files = sorted(p for p in source.glob("*.json") if not p.name.startswith("."))
-    if not files:
-        raise InputFileError(f"{source}: no cell results (*.json); run `nox -s matrix` first")
-    return [load_cell(path) for path in files]
+    return load_results(source)
 
 
 def order(cells: list[CellResult], names: list[str]) -> list[CellResult]:

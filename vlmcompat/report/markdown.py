@@ -22,13 +22,15 @@ MARKS = {
     Status.SKIP: "⏭",
     Status.TIMEOUT: "⏱",
     Status.CRASH: "☠",
+    Status.INTERRUPTED: "⏸",
 }
 INSTALL_FAILED = "🚫"
 NOT_RUN = "—"
 LEGEND = (
     "Each entry is *native → patched* (stock classes → with `import vlmcompat.patch`). "
     "✅ pass · ❌ fail with a known issue (linked) · 💥 unexpected error · ⏭ skipped (not applicable) · "
-    "⏱ timeout · ☠ crash (the probe process died) · 🚫 the cell could not be installed · — not run."
+    "⏱ timeout · ☠ crash (the probe process died) · ⏸ interrupted · 🚫 the cell could not be installed · "
+    "— not run. Install *reused*: results from the result cache; *offline*: the package index was unreachable."
 )
 STACK = ("transformers", "tokenizers", "peft", "torch")
 
@@ -62,7 +64,10 @@ def install_text(cell: CellResult) -> str:
     status = cell.install.status.value
     if install_failed(cell):
         return f"{INSTALL_FAILED} {status}"
-    return f"{status} {cell.install.seconds:.1f}s" if cell.install.seconds else status
+    text = f"{status} {cell.install.seconds:.1f}s" if cell.install.seconds else status
+    notes = [word for word, on in (("offline", cell.install.offline), ("reused", cell.cache and cell.cache.reused))
+             if on]
+    return " · ".join([text, *notes])
 
 
 def problems(cells: list[CellResult]) -> list[str]:
@@ -72,8 +77,13 @@ def problems(cells: list[CellResult]) -> list[str]:
             tail = [ln.strip() for ln in cell.install.log_tail.strip().splitlines() if ln.strip()]
             last = f": `{tail[-1]}`" if tail else ""
             lines.append(f"- **{cell.cell}**: {INSTALL_FAILED} install {cell.install.status.value}{last}")
+        if cell.later_run:
+            later = cell.later_run
+            lines.append(f"- **{cell.cell}**: a later run did not finish ({later.get('reason') or later.get('state')}"
+                         f", {later.get('results', 0)} of {later.get('tasks', 0)} results, `{later.get('file')}`); "
+                         "the row shows the run before it")
         for r in cell.results:
-            if r.status in (Status.ERROR, Status.TIMEOUT, Status.CRASH):
+            if r.status in (Status.ERROR, Status.TIMEOUT, Status.CRASH, Status.INTERRUPTED):
                 why = r.reason or (f"{r.error.type}: {r.error.message.splitlines()[0]}" if r.error else "")
                 lines.append(f"- **{cell.cell}** {r.probe} · {r.family} ({r.mode.value}): "
                              f"{MARKS[r.status]} {r.status.value}" + (f" — {why}" if why else ""))
