@@ -14,6 +14,7 @@ and vlmcompat.commands.report; this file only wires them to nox.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from vlmcompat import matrix as matrix_file
-from vlmcompat import paths
+from vlmcompat import paths, signals
 from vlmcompat.errors import MatrixError
 from vlmcompat.matrix import cell as cells
 from vlmcompat.matrix import progress, record
@@ -32,6 +33,13 @@ from vlmcompat.results import InstallStatus
 
 nox.needs_version = ">=2026.8.10"
 nox.options.sessions = ["tests"]
+
+# SIGTERM stops nox as Ctrl-C does: nox then stops the command it runs (the probe command records
+# its cell as interrupted and stops its worker) and, under -j, its child processes. A -j child
+# also stops when the nox that started it dies.
+signals.terminate_like_interrupt()
+if "--parallel-worker" in sys.argv:
+    signals.die_with_parent(signal.SIGTERM)
 
 MATRIX_PATH = ROOT / paths.matrix_file()
 REPORTS = ROOT / paths.reports_dir()  # where cells/ and compat.* go
@@ -72,12 +80,15 @@ def matrix(session: nox.Session, cell: str) -> None:
         code = 0
         try:  # 0: done; 1: done, and --strict found a patched failure
             session.run(*cells.probe_command("python", cell, out, install_seconds=info.seconds, extra=session.posargs),
-                        env=cells.probe_env(), success_codes=[0, 1], interrupt_timeout=10.0, terminate_timeout=5.0)
+                        env=cells.probe_env(), success_codes=[0, 1], interrupt_timeout=1.0, terminate_timeout=10.0)
         except nox.command.CommandFailed as exc:
             code = exc.return_code if exc.return_code is not None else 1
         _, problem = cells.settle(out, cell, spec.requirements, info, code, before)
+    except KeyboardInterrupt:
+        problem = "interrupted"
+        raise
     finally:
-        session.log(ledger.ended(cell))
+        session.log(ledger.ended(cell, problem or "done"))
         _refresh_report(session)
     if problem:
         session.error(problem)

@@ -1,8 +1,9 @@
 """Runs probe tasks in a supervised worker process and writes results as they come.
 
 One worker process runs the tasks (so torch and transformers are imported once). It imports
-its libraries first and says ``ready``; that start-up has its own, generous limit
-(``startup_timeout``), and ``timeout`` counts from each task's start. A task past ``timeout``
+its libraries first and says ``ready``, and before each task sets its patch state (applying
+the patches imports the classes they patch); both have their own, generous limit
+(``startup_timeout``), and ``timeout`` counts from the start of the probe itself. A task past ``timeout``
 is recorded as ``timeout`` and the worker killed; a worker that dies mid-task (segfault,
 abort, hard exit) gives ``crash`` with its exit status and stderr tail. Either way a new
 worker continues with the remaining tasks.
@@ -14,7 +15,7 @@ cell would cost one more import of the stack). Results are still written in plan
 
 The worker runs in its own session; SIGINT/SIGTERM to this process kill its whole process
 group and raise :class:`Interrupted`, and the worker dies with this process even when this
-one is killed outright (``PR_SET_PDEATHSIG``). :func:`run_cell` records the run in the cell's
+one is killed outright (:mod:`vlmcompat.signals`). :func:`run_cell` records the run in the cell's
 files through :mod:`vlmcompat.matrix.record`.
 """
 
@@ -29,17 +30,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vlmcompat import probes, tiny, versions
+from vlmcompat import paths, probes, signals, tiny, versions
 from vlmcompat.matrix.record import CellRecord, describe_exit
 from vlmcompat.results import CellResult, ErrorInfo, InstallInfo, InstallStatus, Mode, ProbeResult, Status
 
 DEFAULT_TIMEOUT = 300.0
 STARTUP_TIMEOUT = 600.0  # importing torch + transformers on a busy machine takes a while
-PRELOAD = ("torch", "transformers")  # what a worker imports before it says ready
 STDERR_TAIL = 1500
 ENGINE_PID_ENV = "VLMCOMPAT_ENGINE_PID"  # the worker exits if this process is gone
 
@@ -97,35 +97,6 @@ def _worker_env() -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1", ENGINE_PID_ENV: str(os.getpid())}
 
 
-@contextlib.contextmanager
-def stop_on_signals() -> Iterator[None]:
-    """SIGINT/SIGTERM raise :class:`Interrupted` once (in the main thread); later ones wait until the
-    interruption has been recorded. Elsewhere (another thread) nothing changes."""
-    try:
-        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:
-        yield
-        return
-    fired: list[int] = []
-
-    def handler(signum, frame):
-        if not fired:
-            fired.append(signum)
-            raise Interrupted(signum)
-
-    try:
-        for sig in previous:
-            signal.signal(sig, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 def _kill_group(proc: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -134,11 +105,12 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 def run_tasks(tasks: list[Task], timeout: float = DEFAULT_TIMEOUT,
               on_result: Callable[[ProbeResult], None] = lambda r: None,
-              startup_timeout: float = STARTUP_TIMEOUT, preload: Iterable[str] = PRELOAD) -> list[ProbeResult]:
+              startup_timeout: float = STARTUP_TIMEOUT, preload: Iterable[str] | None = None) -> list[ProbeResult]:
     """Run ``tasks`` in worker processes (:func:`schedule` order); ``on_result`` sees each result as it
     arrives. Raises :class:`Interrupted` on SIGINT/SIGTERM, with no worker left running."""
     results: list[ProbeResult] = []
     remaining = schedule(tasks)
+    preload = paths.preload_modules() if preload is None else tuple(preload)
     while remaining:
         with tempfile.NamedTemporaryFile(prefix="vlmcompat-worker-", suffix=".log", delete=False) as errf:
             err_path = Path(errf.name)
@@ -166,6 +138,7 @@ class _Supervisor:
         self.proc, self.tasks, self.timeout, self.startup_timeout = proc, tasks, timeout, startup_timeout
         self.err_path, self.results, self.on_result = err_path, results, on_result
         self.done, self.ready, self.in_flight, self.started_at = 0, False, False, time.monotonic()
+        self.preparing = False  # setting a task's patch state: the start-up limit applies
 
     def emit(self, result: ProbeResult) -> None:
         self.results.append(result)
@@ -184,7 +157,7 @@ class _Supervisor:
         buffer = b""
         try:
             while self.done < len(self.tasks):
-                limit = self.timeout if self.ready else self.startup_timeout
+                limit = self.timeout if self.ready and not self.preparing else self.startup_timeout
                 wait = max(0.0, self.started_at + limit - time.monotonic()) if self.in_flight or not self.ready \
                     else None
                 if not selector.select(timeout=wait):
@@ -212,8 +185,10 @@ class _Supervisor:
         event = message.get("event") if isinstance(message, dict) else None
         if event == "ready":
             self.ready = True
+        elif event == "prepare":
+            self.in_flight, self.preparing, self.started_at = True, True, time.monotonic()
         elif event == "start":
-            self.in_flight, self.started_at = True, time.monotonic()
+            self.in_flight, self.preparing, self.started_at = True, False, time.monotonic()
         elif event == "result":
             self.emit(ProbeResult.from_dict(message["result"]))
             self.in_flight = False
@@ -224,6 +199,11 @@ class _Supervisor:
             return self.not_started(Status.TIMEOUT, f"the probe worker did not finish importing its libraries "
                                                     f"within the {self.startup_timeout:g} s start-up limit")
         task = self.tasks[self.done]
+        if self.preparing:
+            self.emit(ProbeResult(task.probe, task.family, task.mode, Status.TIMEOUT, seconds=self.startup_timeout,
+                                  reason=f"setting the {task.mode.value} patch state took longer than the "
+                                         f"{self.startup_timeout:g} s start-up limit; killed"))
+            return self.done
         self.emit(ProbeResult(task.probe, task.family, task.mode, Status.TIMEOUT, seconds=self.timeout,
                               reason=f"ran past the {self.timeout:g} s time limit and was killed"))
         return self.done
@@ -243,7 +223,7 @@ class _Supervisor:
 
 def run_cell(cell: str, json_path: str | os.PathLike[str] | None, tasks: list[Task], timeout: float = DEFAULT_TIMEOUT,
              install_seconds: float | None = None, on_result: Callable[[ProbeResult], None] = lambda r: None,
-             startup_timeout: float = STARTUP_TIMEOUT, preload: Iterable[str] = PRELOAD,
+             startup_timeout: float = STARTUP_TIMEOUT, preload: Iterable[str] | None = None,
              cache=None) -> CellResult:
     """Run the tasks and record them: the partial file after every result, the cell file when the run
     ends (:mod:`vlmcompat.matrix.record`). Raises :class:`Interrupted` after recording an interruption."""
@@ -256,28 +236,17 @@ def run_cell(cell: str, json_path: str | os.PathLike[str] | None, tasks: list[Ta
         record.add(result)
         on_result(result)
 
-    with stop_on_signals():
+    with signals.raise_on_signals(Interrupted):
         try:
             run_tasks(tasks, timeout=timeout, on_result=collect, startup_timeout=startup_timeout, preload=preload)
         except Interrupted as exc:
-            with _signals_held():
+            with signals.held():
                 if exc.task is not None:
                     record.add(ProbeResult(exc.task.probe, exc.task.family, exc.task.mode, Status.INTERRUPTED,
                                            seconds=exc.seconds, reason=f"{exc} after {exc.seconds:.1f} s"))
                 record.interrupted(str(exc))
             exc.path = record.path
             raise
-        with _signals_held():
+        with signals.held():
             record.complete()
     return record.result
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """SIGINT/SIGTERM wait while a record is being finalised (delivered afterwards)."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)

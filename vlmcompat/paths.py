@@ -26,6 +26,8 @@ CACHE_ENV = "VLMCOMPAT_CACHE"  # the cache root (shared torch, gate/bisect cells
 CACHE_OFF = "off"  # VLMCOMPAT_CACHE=off: never reuse results (the other caches stay at the default root)
 PROBES_ENV = "VLMCOMPAT_PROBES"  # third-party probes, module:attr,...
 NO_AUTOPATCH_ENV = "VLMCOMPAT_NO_AUTOPATCH"  # `import vlmcompat.patch` without applying
+PRELOAD_ENV = "VLMCOMPAT_PRELOAD"  # modules a probe worker imports before its tasks' clocks start
+PRELOAD = ("torch", "transformers")  # ... by default (comma-separated in the variable; empty: none)
 
 # The stack: the packages a matrix cell pins (matrix.toml keys, in cell-id order) and the
 # short prefix each gets in a cell id. A cell's recorded versions are python plus these.
@@ -81,3 +83,11 @@ _SAFE = re.compile(r"[^A-Za-z0-9._+\-]")
 def file_stem(cell: str) -> str:
     """A cell id as a file name (ids are already safe; anything else is replaced)."""
     return _SAFE.sub("_", cell)
+
+
+def preload_modules() -> tuple[str, ...]:
+    """What a probe worker imports before it says ready (``$VLMCOMPAT_PRELOAD``, default torch, transformers)."""
+    value = os.environ.get(PRELOAD_ENV)
+    if value is None:
+        return PRELOAD
+    return tuple(name.strip() for name in value.split(",") if name.strip())

@@ -2,10 +2,12 @@
 
 Started by :mod:`vlmcompat.engine` as ``python -m vlmcompat.worker`` with
 ``{"preload": [modules], "tasks": [...]}`` as JSON on stdin. The protocol goes to the original
-stdout (one JSON object per line): ``ready`` once the preloaded libraries are imported (the
-engine's start-up limit ends there), then a ``start`` event before each task and its
-``result``. Everything the libraries print goes to stderr. The engine restarts a worker that
-crashes or hangs, with the remaining tasks.
+stdout (one JSON object per line): ``ready`` once the preloaded libraries are imported, then
+for each task ``prepare`` (the patch state is being set: applying patches imports what they
+patch), ``start`` (the probe itself runs) and its ``result``. The engine's task time limit
+counts from ``start``; ``ready`` and ``prepare`` have the start-up limit. Everything the
+libraries print goes to stderr. The engine restarts a worker that crashes or hangs, with the
+remaining tasks.
 
 Once a patched task has run here, this worker refuses native ones (the engine schedules every
 native task first): a patch can leave state behind that ``revert()`` cannot take back, and a
@@ -16,7 +18,6 @@ native result must be what the stock libraries do. The worker dies with the engi
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import importlib
 import json
 import logging
@@ -27,27 +28,33 @@ import time
 import warnings
 from typing import Any, TextIO
 
-from vlmcompat import known_issues
+from vlmcompat import known_issues, signals
 from vlmcompat.probes.base import ProbeFailed, ProbeSkipped
 from vlmcompat.results import ErrorInfo, Mode, ProbeResult, Status
 
 _patched_once = False
 
 
-def run_task(probe_name: str, family: str, mode: Mode) -> ProbeResult:
-    """Run one probe in one mode here, with the patch state the mode asks for."""
+def set_patch_state(probe_name: str, family: str, mode: Mode) -> None:
+    """Apply every patch for a patched task, revert them for a native one (imports what they patch)."""
     global _patched_once
-    from vlmcompat import patches, probes
+    from vlmcompat import patches
 
     if mode is Mode.NATIVE and _patched_once:
         raise RuntimeError(f"{probe_name} ({family}, native) after a patched task in the same worker: "
                            "native results must come from a worker that never applied a patch")
-    probe = probes.get(probe_name)
     if mode is Mode.PATCHED:
         _patched_once = True
         patches.apply()
     else:
         patches.revert()
+
+
+def run_task(probe_name: str, family: str, mode: Mode) -> ProbeResult:
+    """Run one probe in one mode here (after :func:`set_patch_state`); patches are reverted after it."""
+    from vlmcompat import patches, probes
+
+    probe = probes.get(probe_name)
     start = time.perf_counter()
     result = ProbeResult(probe=probe_name, family=family, mode=mode, status=Status.PASS)
     try:
@@ -78,20 +85,16 @@ def _quiet_libraries() -> None:
 
 
 def _die_with_engine() -> None:
-    """SIGTERM when the engine dies (Linux), and SIGTERM takes this process group down."""
+    """SIGTERM when the engine dies, and SIGTERM takes this process group (the probes' own
+    subprocesses) down with this process."""
     def stop(signum, frame):
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         with contextlib.suppress(OSError):
             os.killpg(os.getpgrp(), signal.SIGKILL)
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
     engine = os.environ.get("VLMCOMPAT_ENGINE_PID")
-    if engine and os.getppid() != int(engine):  # the engine died before the line above
-        stop(signal.SIGTERM, None)
+    signals.die_with_parent(signal.SIGTERM, int(engine) if engine else None)
 
 
 def preload(modules: list[str]) -> None:
@@ -116,9 +119,13 @@ def preload(modules: list[str]) -> None:
 def serve(tasks: list[dict[str, Any]], proto: TextIO) -> None:
     _quiet_libraries()
     for index, task in enumerate(tasks):
+        mode = Mode(task["mode"])
+        proto.write(json.dumps({"event": "prepare", "index": index}) + "\n")
+        proto.flush()
+        set_patch_state(task["probe"], task["family"], mode)
         proto.write(json.dumps({"event": "start", "index": index}) + "\n")
         proto.flush()
-        result = run_task(task["probe"], task["family"], Mode(task["mode"]))
+        result = run_task(task["probe"], task["family"], mode)
         proto.write(json.dumps({"event": "result", "index": index, "result": result.to_dict()}) + "\n")
         proto.flush()
 

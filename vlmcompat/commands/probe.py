@@ -28,6 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="write the cell result here when the run ends (.PATH.partial while it runs)")
     p.add_argument("--timeout", type=float, default=300.0, metavar="S",
                    help="per-probe time limit, counted from the probe's start (default 300)")
+    p.add_argument("--startup-timeout", type=float, default=None, metavar="S",
+                   help="time limit for a probe worker to import torch and transformers (default 600)")
     p.add_argument("--fresh", action="store_true",
                    help="run every probe even when cached results for this exact environment exist "
                    "(also: VLMCOMPAT_CACHE=off)")
@@ -55,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
     from vlmcompat.matrix import cache, record
     from vlmcompat.results import CacheInfo, InstallInfo, InstallStatus
 
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout must be positive, got {args.timeout:g}")
+    for flag, value in (("--timeout", args.timeout), ("--startup-timeout", args.startup_timeout)):
+        if value is not None and value <= 0:
+            raise UsageError(f"{flag} must be positive, got {value:g}")
     if args.list:
         for name, probe in probes.all_probes().items():
             print(f"{name:<18} {probe.summary}")
@@ -90,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
 
         try:
             result = engine.run_cell(cell, args.json, tasks, timeout=args.timeout,
-                                     install_seconds=args.install_seconds, on_result=show,
-                                     cache=CacheInfo(cache_key))
+                                     install_seconds=args.install_seconds, on_result=show, cache=CacheInfo(cache_key),
+                                     startup_timeout=args.startup_timeout or engine.STARTUP_TIMEOUT)
         except engine.Interrupted as exc:
             where = f"; recorded in {exc.path}" if exc.path else ""
             print(f"vlmcompat probe: {exc} after {done[0]} of {len(tasks)} tasks{where}", file=sys.stderr)

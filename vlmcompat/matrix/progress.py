@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import statistics
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -92,7 +94,8 @@ class Ledger:
     @contextlib.contextmanager
     def _state(self) -> Iterator[dict]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
+        key = hashlib.sha256(str(self.path.resolve()).encode()).hexdigest()[:12]
+        with open(Path(tempfile.gettempdir()) / f"vlmcompat-progress-{key}.lock", "w") as lock:
             try:
                 import fcntl
 
@@ -117,11 +120,13 @@ class Ledger:
             state["parallel"] = max(state.get("parallel", 1), running)
             return self.line(state, f"{name} started")
 
-    def ended(self, name: str) -> str:
+    def ended(self, name: str, how: str = "done") -> str:
+        """The cell's session is over: ``how`` says how in a word or a line (done, interrupted, ...)."""
         with self._state() as state:
             entry = state["cells"].setdefault(name, {"started": time.time()})
             entry["ended"] = time.time()
-            return self.line(state, f"{name} done in {_duration(entry['ended'] - entry['started'])}")
+            word = "done" if how == "done" else "ended: " + how.removeprefix(f"cell {name}: ")[:80]
+            return self.line(state, f"{name} {word} after {_duration(entry['ended'] - entry['started'])}")
 
     def line(self, state: dict, event: str) -> str:
         now = time.time()

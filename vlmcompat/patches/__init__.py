@@ -206,6 +206,15 @@ def status() -> dict[str, str]:
         return out
 
 
+def reset() -> dict[str, str]:
+    """Revert, then forget whatever other code left in place (tests; a process that starts over)."""
+    with _lock:
+        revert()
+        _left.clear()
+        _reasons.clear()
+        return status()
+
+
 def is_applied(name: str) -> bool:
     with _lock:
         return name in _applied
