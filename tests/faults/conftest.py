@@ -43,6 +43,7 @@ PROBES = textwrap.dedent('''
         os._exit(3)
 
     def _kill_command(family, mode):  # the worker's parent is the probe command
+        time.sleep(1)  # let the probe command record the results before this one (it reads them as they come)
         os.kill(os.getppid(), signal.SIGKILL)
         time.sleep(600)
 
