@@ -109,10 +109,17 @@ def _refresh_report(session: nox.Session) -> None:
                              str(REPORTS / paths.COMPAT_JSON), matrix_path=str(MATRIX_PATH))
 
 
-@nox.session(venv_backend="none", allow_parallel=True)
+@nox.session(venv_backend="uv", reuse_venv=True, allow_parallel=True)
 def report(session: nox.Session) -> None:
-    """reports/compat.md and reports/compat.json from reports/cells (args go to `vlmcompat report`)."""
-    session.run(sys.executable, "-m", "vlmcompat", "report", *(session.posargs or _report_args()))
+    """reports/compat.md, compat.svg and compat.json from reports/cells (args go to `vlmcompat report`).
+
+    Installs vlmcompat with the [report] extra (matplotlib, for the picture) in its own venv; by
+    default "What changed" compares with reports/compat.json as committed at HEAD.
+    """
+    session.install("-e", f"{ROOT}[report]")
+    committed = os.path.relpath(REPORTS / paths.COMPAT_JSON, ROOT)  # a path in the repository, for git show
+    args = session.posargs or [*_report_args(), "--baseline", committed, "--baseline-ref", "HEAD"]
+    session.run("python", "-m", "vlmcompat", "report", *args)
 
 
 @nox.session(venv_backend="none")

@@ -58,7 +58,7 @@ def stock_layout(model: Any) -> str:
     model = base_model(model)
     if _is_encoder_decoder(model):
         return DECODER_START
-    if getattr(type(model).generate, "__module__", "").startswith("vlmcompat.patches"):
+    if getattr(type(model).generate, "__module__", "").startswith("vlmcompat.forwards"):
         return PROMPT  # vlmcompat's legacy-path generate (patched, backport): the prompt, then the new tokens
     blip = any(cls.__name__ in _BLIP_CLASSES for cls in type(model).__mro__)
     if blip:

@@ -7,10 +7,19 @@ finding is a data change with a test, not a code change.
 
 An issue *applies* to a set of installed versions when any of its ``affected`` entries holds,
 and an entry holds when every package it names is installed in the stated range — so one entry
-can say "peft>=0.18 with transformers<4.47".
+can say "peft>=0.18 with transformers<4.47". An entry with ``only_if`` describes versions where the
+issue shows only when the code does something (imports a name 5.x removed, trains Gemma 3 without
+token_type_ids): it is *possible* there, but the installed versions alone are not broken, so it never
+makes the issue apply.
 
 ``classify(text)`` maps an error message (or a whole traceback) to the ids whose signatures
 match it; probes use it to tell a known failure (``fail``) from an unexpected one (``error``).
+
+``[issue.explain]`` holds what ``vlmcompat explain`` needs beyond the signatures to tell an issue
+from its look-alikes: ``context`` (regexes: a signature match is a diagnosis only when one of them is
+found in the pasted text too, else a suggestion), ``unless`` (regexes: the look-alike; the match is
+dropped) and named lists or tables (kwarg names, symbols with their pin advice, ...) that explain's
+family rules read by name.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
+from types import MappingProxyType
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -30,6 +40,9 @@ from vlmcompat.paths import CATALOGUE_DOC
 
 DATA_FILE = "known_issues.toml"
 EVIDENCE = ("matrix", "bisected", "lead")
+ISSUE_KEYS = ("id", "title", "cause", "fix", "fixed_by", "fallback_only", "signatures", "links", "affected",
+              "explain")
+AFFECTED_KEYS = ("when", "evidence", "note", "only_if")
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,7 @@ class Affected:
     when: tuple[tuple[str, str], ...]  # ((package, specifier), ...)
     evidence: str = "lead"  # matrix | bisected | lead
     note: str = ""
+    only_if: str = ""  # the use that shows the issue in these versions (then it is possible, not applying)
 
     def holds(self, versions: Mapping[str, str | None]) -> bool:
         for package, specifier in self.when:
@@ -69,10 +83,26 @@ class KnownIssue:
     fixed_by: tuple[str, ...] = ()  # the vlmcompat.patches modules that fix it
     fallback_only: bool = False  # the patches route around a library that stays unusable
     links: tuple[str, ...] = ()
+    explain: Mapping[str, str | tuple[str, ...] | Mapping[str, str]] = field(default_factory=dict, compare=False)
     _compiled: tuple[re.Pattern[str], ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_compiled", tuple(re.compile(s, re.S) for s in self.signatures))
+        object.__setattr__(self, "explain", MappingProxyType(dict(self.explain)))
+
+    def explain_list(self, key: str) -> tuple[str, ...]:
+        """A named list from ``[issue.explain]`` (empty when absent)."""
+        value = self.explain.get(key, ())
+        return value if isinstance(value, tuple) else ()
+
+    def explain_value(self, key: str, default: str = "") -> str:
+        value = self.explain.get(key, default)
+        return value if isinstance(value, str) else default
+
+    def explain_table(self, key: str) -> Mapping[str, str]:
+        """A named table from ``[issue.explain]`` (empty when absent)."""
+        value = self.explain.get(key, {})
+        return value if isinstance(value, Mapping) else {}
 
     @property
     def link(self) -> str:
@@ -88,7 +118,12 @@ class KnownIssue:
         return None
 
     def applies(self, versions: Mapping[str, str | None]) -> list[Affected]:
-        """The affected entries that hold for these installed versions (empty: it does not apply)."""
+        """The affected entries that hold for these installed versions, whatever the code does (empty: it does not
+        apply)."""
+        return [entry for entry in self.affected if not entry.only_if and entry.holds(versions)]
+
+    def possible(self, versions: Mapping[str, str | None]) -> list[Affected]:
+        """The affected entries that hold, including those that need a particular use (``only_if``)."""
         return [entry for entry in self.affected if entry.holds(versions)]
 
 
@@ -96,21 +131,58 @@ class CatalogueError(ValueError):
     """The shipped catalogue file is malformed (a packaging or development error, not a user's)."""
 
 
+def _explain(raw: object, where: str) -> dict[str, str | tuple[str, ...] | Mapping[str, str]]:
+    """``[issue.explain]``: strings, lists of strings or tables of strings; ``context`` and ``unless`` must be
+    regexes."""
+    if not isinstance(raw, dict):
+        raise CatalogueError(f"{where}: explain must be a table")
+    data: dict[str, str | tuple[str, ...] | Mapping[str, str]] = {}
+    for key, value in raw.items():
+        if isinstance(value, str):
+            data[key] = value
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            data[key] = tuple(value)
+        elif isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+            data[key] = MappingProxyType(dict(value))
+        else:
+            raise CatalogueError(f"{where}: explain.{key} must be a string, a list of strings or a table of strings")
+    for key in ("context", "unless"):
+        for pattern in data.get(key, ()):
+            re.compile(pattern)
+    return data
+
+
 def _issue(raw: dict, index: int) -> KnownIssue:
     where = f"{DATA_FILE} issue #{index + 1} ({raw.get('id', '?')})"
+    _known_keys(raw, ISSUE_KEYS, where)
     try:
         affected = []
         for entry in raw.get("affected", []):
-            when = tuple((str(pkg), str(SpecifierSet(spec))) for pkg, spec in entry["when"].items())
+            _known_keys(entry, AFFECTED_KEYS, f"{where} affected")
+            when = tuple((str(pkg), _specifier(spec)) for pkg, spec in entry["when"].items())
             if entry.get("evidence", "lead") not in EVIDENCE:
                 raise CatalogueError(f"{where}: evidence must be one of {', '.join(EVIDENCE)}")
-            affected.append(Affected(when, entry.get("evidence", "lead"), entry.get("note", "")))
+            affected.append(Affected(when, entry.get("evidence", "lead"), entry.get("note", ""),
+                                     str(entry.get("only_if", ""))))
         return KnownIssue(id=raw["id"], title=raw["title"], cause=raw["cause"], fix=raw["fix"],
                           signatures=tuple(raw.get("signatures", ())), affected=tuple(affected),
                           fixed_by=tuple(raw.get("fixed_by", ())), fallback_only=bool(raw.get("fallback_only")),
-                          links=tuple(raw.get("links", ())))
+                          links=tuple(raw.get("links", ())), explain=_explain(raw.get("explain", {}), where))
     except (KeyError, TypeError, AttributeError, InvalidSpecifier, re.error) as exc:
         raise CatalogueError(f"{where}: {type(exc).__name__}: {exc}") from None
+
+
+def _specifier(text: str) -> str:
+    """The specifier as written (``>=4.27,<4.52``: lower bound first, as people read it), once valid."""
+    SpecifierSet(text)
+    return ",".join(part.strip() for part in str(text).split(","))
+
+
+def _known_keys(table: dict, known: tuple[str, ...], where: str) -> None:
+    """A misplaced key (an issue's ``id`` that landed in the previous ``[[issue.affected]]``) is an error."""
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise CatalogueError(f"{where}: unknown keys {', '.join(unknown)}; known: {', '.join(known)}")
 
 
 @functools.lru_cache(maxsize=1)
@@ -178,33 +250,3 @@ def classify_exception(exc: BaseException) -> str | None:
     """The first known-issue id matching an exception (its type name and message), or None."""
     found = classify(f"{type(exc).__name__}: {exc}")
     return found[0] if found else None
-
-
-def render_markdown() -> str:
-    """The catalogue as a markdown page (docs/known-issues.md is this, committed)."""
-    lines = ["# Known issues", "",
-             f"Generated by `python -m vlmcompat.known_issues` from `vlmcompat/data/{DATA_FILE}`; ids are stable.",
-             "An issue applies where any row of its table holds (every package in the row within its range).",
-             "Evidence: `matrix` = confirmed by the default matrix, `bisected` = boundary found by "
-             "`vlmcompat bisect` on real releases, `lead` = measured once, not yet confirmed here.", ""]
-    for issue in _catalogue():
-        lines += [f'<a id="{issue.id}"></a>', f"## `{issue.id}`: {issue.title}", "",
-                  f"**Cause.** {issue.cause}", "", f"**Fix.** {issue.fix}", ""]
-        if issue.fixed_by:
-            modules = ", ".join(f"`vlmcompat.patches.{name}`" for name in issue.fixed_by)
-            kind = "Worked around by" if issue.fallback_only else "Patched by"
-            lines += [f"**{kind}** {modules} (`import vlmcompat.patch`).", ""]
-        if issue.affected:
-            lines += ["| where | evidence | note |", "|---|---|---|"]
-            lines += [f"| `{entry.text}` | {entry.evidence} | {entry.note} |" for entry in issue.affected]
-            lines.append("")
-        lines += ["**Signatures** (regular expressions matched against error text):", ""]
-        lines += [f"- `{sig}`" for sig in issue.signatures]
-        if issue.links:
-            lines += ["", "Links: " + ", ".join(issue.links)]
-        lines.append("")
-    return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    print(render_markdown(), end="")

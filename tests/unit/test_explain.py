@@ -1,4 +1,6 @@
-"""explain: real error texts (tests/fixtures/errors, see its README) and the ways people paste them."""
+"""explain: real error texts produced in this repository's cells (tests/fixtures/errors, see its README) and the
+ways people paste them; the command's output. The public reports are scored in test_explain_corpus.py, the
+family rules tested in test_explain_families.py, time and signature safety in test_explain_speed.py."""
 
 from __future__ import annotations
 
@@ -65,8 +67,10 @@ def test_hard_wrapped_mid_word_is_recognised_after_unwrapping(name, issue):
     wrapped = "\n".join(line[i:i + 23] for i in range(0, len(line), 23))  # a narrow terminal
     matches = explain.explain(wrapped)
     assert matches[0].issue == issue
-    # the last line of a peft import error does not show that peft imported the symbol
-    assert matches[0].confidence == (explain.AMBIGUOUS if issue == "peft-import" else explain.UNWRAPPED)
+    # wrapping caps the confidence; it never raises what the line alone says (a last line without the
+    # traceback does not show that peft imported the symbol, or that PEFT called the forward)
+    assert matches[0].confidence == min(explain.explain(line)[0].confidence, explain.UNWRAPPED)
+    assert matches[0].decided_by.endswith("(after undoing line wrapping)")
 
 
 @pytest.mark.parametrize("name, issue", REAL)
@@ -88,20 +92,25 @@ def test_ansi_codes_inside_the_message_are_removed():
     line = last_line(real("peft-seq2seq-t4.44.0-p0.16.0.txt"))
     coloured = line.replace("inputs_embeds", "\x1b[1;32minputs_embeds\x1b[0m")
     assert explain.explain(coloured)[0].issue == "inputs-embeds-unexpected"
-    assert explain.explain(coloured)[0].confidence == explain.CERTAIN
+    # the colour codes change nothing: same confidence as the plain line (no wrapping to undo)
+    assert explain.explain(coloured)[0].confidence == explain.explain(line)[0].confidence == explain.LIKELY
 
 
-@pytest.mark.parametrize("model_class, argument", [
-    ("Blip2ForConditionalGeneration", "inputs_embeds"),
-    ("IdeficsForVisionText2Text", "inputs_embeds"),
-    ("InstructBlipForConditionalGeneration", "decoder_inputs_embeds"),
-    ("Kosmos2ForConditionalGeneration", "decoder_input_ids"),
+@pytest.mark.parametrize("model_class, argument, issue", [
+    ("Blip2ForConditionalGeneration", "inputs_embeds", "inputs-embeds-unexpected"),
+    ("IdeficsForVisionText2Text", "inputs_embeds", "inputs-embeds-unexpected"),
+    ("InstructBlipForConditionalGeneration", "decoder_inputs_embeds", "inputs-embeds-unexpected"),
+    ("Pix2StructForConditionalGeneration", "decoder_inputs_embeds", "inputs-embeds-unexpected"),
+    # Kosmos-2 is decoder-only: the SEQ_2_SEQ_LM wrapper's decoder_input_ids means the wrong task type
+    ("Kosmos2ForConditionalGeneration", "decoder_input_ids", "peft-task-type-mismatch"),
+    ("Qwen2_5_VLForConditionalGeneration", "decoder_input_ids", "peft-task-type-mismatch"),
 ])
-def test_inputs_embeds_family_other_models_and_arguments(model_class, argument):
+def test_inputs_embeds_family_other_models_and_arguments(model_class, argument, issue):
     text = real("peft-seq2seq-t4.44.0-p0.16.0.txt").replace("InstructBlipForConditionalGeneration", model_class)
     text = text.replace("'inputs_embeds'", f"'{argument}'")
     match = explain.explain(text)[0]
-    assert match.issue == "inputs-embeds-unexpected"
+    assert match.issue == issue
+    assert match.confidence == explain.CERTAIN
     assert match.matched.startswith(f"{model_class}.forward()")
 
 
@@ -158,6 +167,15 @@ def test_fix_carries_pin_advice_for_the_missing_symbol():
 ])
 def test_unknown_errors_are_not_guessed(text):
     assert explain.explain(text) == []
+    assert not explain.diagnose(text).recognised
+
+
+def test_every_match_says_what_decided_it():
+    for name, _ in REAL:
+        for match in explain.explain(real(name)):
+            assert match.decided_by and match.matched
+    match = explain.explain(real("peft-seq2seq-t4.44.0-p0.16.0.txt"))[0]
+    assert "peft in the traceback" in match.decided_by
 
 
 def test_clean_removes_ansi_and_keeps_brackets():
@@ -173,12 +191,26 @@ def test_cli_exit_codes_and_json(tmp_path, capsys):
     assert [m["issue"] for m in data["matches"]] == ["inputs-embeds-duplicate"]
     assert set(data["matches"][0]) >= {"issue", "confidence", "cause", "fix"}
 
+    assert data["matches"][0]["decided_by"]
+
     unknown = tmp_path / "unknown.txt"
     unknown.write_text("RuntimeError: CUDA out of memory.\n")
     assert cli.main(["explain", str(unknown), "--json"]) == 1
-    assert json.loads(capsys.readouterr().out) == {"matches": []}
+    assert json.loads(capsys.readouterr().out) == {"matches": [], "suggestions": []}
     assert cli.main(["explain", str(unknown)]) == 1
     assert "Not recognised" in capsys.readouterr().out
+
+    # resembling a known issue without what decides it: suggestions, never a match
+    bare = tmp_path / "bare.txt"
+    bare.write_text("TypeError: forward() got an unexpected keyword argument 'inputs_embeds'\n")
+    assert cli.main(["explain", str(bare), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["matches"] == [] and 2 <= len(data["suggestions"]) <= 3
+    assert data["suggestions"][0]["issue"] == "inputs-embeds-unexpected"
+    assert set(data["suggestions"][0]) == {"issue", "title", "why", "link"}
+    assert cli.main(["explain", str(bare)]) == 1
+    out = capsys.readouterr().out
+    assert "Not recognised" in out and "suggestions, not a diagnosis" in out and "inputs-embeds-unexpected" in out
 
     empty = tmp_path / "empty.txt"
     empty.write_text("\n")
@@ -197,9 +229,12 @@ def test_cli_reads_standard_input(monkeypatch, capsys):
     assert "fix:" in out
 
 
-def test_legacy_loss_shape_is_recognised():
-    """Measured here: InstructBLIP-LLaMA, legacy inputs with labels, transformers 4.53.3."""
-    from vlmcompat import explain
-
-    matches = explain.explain("ValueError: Expected input batch_size (26) to match target batch_size (18).")
-    assert [m.issue for m in matches] == ["legacy-loss-shape"]
+def test_legacy_loss_shape_needs_the_model_that_prepends_queries():
+    """Measured here: InstructBLIP-LLaMA, legacy inputs with labels, transformers 4.53.3. The message alone comes
+    from any loss over mis-shaped logits (two of the public reports are such look-alikes), so it is a suggestion."""
+    line = "ValueError: Expected input batch_size (26) to match target batch_size (18)."
+    frame = ('  File "/x/site-packages/transformers/models/instructblip/modeling_instructblip.py", line 1610, in '
+             "forward\n")
+    assert [m.issue for m in explain.explain(frame + line)] == ["legacy-loss-shape"]
+    bare = explain.diagnose(line)
+    assert bare.matches == [] and bare.suggestions[0].issue == "legacy-loss-shape"

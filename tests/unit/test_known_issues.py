@@ -9,13 +9,14 @@ import pytest
 
 from vlmcompat import known_issues, matrix, patches, probes
 from vlmcompat.paths import CATALOGUE_DOC
+from vlmcompat.report import catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_committed_catalogue_page_is_current():
     page = (ROOT / CATALOGUE_DOC).read_text()
-    assert page == known_issues.render_markdown(), "regenerate: python -m vlmcompat.known_issues > docs/known-issues.md"
+    assert page == catalogue.render(), "regenerate: python -m vlmcompat.report.catalogue > docs/known-issues.md"
 
 
 def test_ids_are_unique_and_contract_ids_present():
@@ -109,3 +110,78 @@ def test_classify(text, issue):
 def test_get_unknown_id_lists_known_ones():
     with pytest.raises(KeyError, match="unknown known-issue id 'nope'; known: inputs-embeds-unexpected"):
         known_issues.get("nope")
+
+
+NEW_IDS = ("peft-task-type-mismatch", "library-version-skew", "processor-image-token-config", "class-removed",
+           "vlm-refactor-attribute", "text-config-attribute", "token-type-ids-required", "image-tokens-truncated",
+           "trl-renamed-argument", "adapter-keys-renamed", "checkpoint-keys-unknown", "lora-target-unsupported")
+
+
+@pytest.mark.parametrize("issue_id", NEW_IDS)
+def test_new_ids_are_full_entries_with_leads_named(issue_id):
+    issue = known_issues.get(issue_id)
+    assert issue.title and len(issue.cause) > 80 and len(issue.fix) > 60 and issue.signatures
+    assert issue.links and all(link.startswith("https://github.com/") for link in issue.links)
+    for entry in issue.affected:
+        assert entry.evidence == "lead" and entry.note, f"{issue_id}: a range without its source"
+        assert entry.only_if, f"{issue_id} shows only with a particular use: say which (only_if)"
+    if issue_id not in ("peft-task-type-mismatch", "library-version-skew"):  # not a version, or per library pair
+        assert issue.affected, f"{issue_id} is version-dependent: give its range as a lead"
+
+
+@pytest.mark.parametrize("text, issue", [
+    ("ValueError: `token_type_ids` is required as a model input when training", "token-type-ids-required"),
+    ("TypeError: SFTTrainer.__init__() got an unexpected keyword argument 'tokenizer'", "trl-renamed-argument"),
+    ("ImportError: cannot import name 'AutoModelForVision2Seq' from 'transformers'", "class-removed"),
+    ("AttributeError: 'Gemma3Config' object has no attribute 'vocab_size'", "text-config-attribute"),
+    ("AttributeError: 'Qwen2_5_VLForConditionalGeneration' object has no attribute 'visual'",
+     "vlm-refactor-attribute"),
+    ("ValueError: Target module Conv3d(3, 1280, kernel_size=(2, 14, 14)) is not supported.",
+     "lora-target-unsupported"),
+])
+def test_classify_new_ids(text, issue):
+    """classify() lists every id whose signature matches, in catalogue order (probes take the first); telling
+    look-alikes apart from context is explain's job (AutoModelForVision2Seq also fits model-class-missing)."""
+    assert issue in known_issues.classify(text)
+    from vlmcompat import explain
+    assert explain.explain(text)[0].issue == issue
+
+
+def test_explain_data_the_rules_read_is_there():
+    lists = {"inputs-embeds-unexpected": "injected", "inputs-embeds-duplicate": "with_peft",
+             "peft-task-type-mismatch": "encoder_decoder", "accelerate-dataloader-kwargs": "keywords",
+             "trl-renamed-argument": "keywords", "peft-import": "imports", "text-config-attribute": "attributes",
+             "vlm-refactor-attribute": "attributes", "processor-image-token-config": "fields",
+             "image-tokens-truncated": "truncation"}
+    for issue_id, key in lists.items():
+        assert known_issues.get(issue_id).explain_list(key), f"{issue_id} explain.{key}"
+    for issue_id, key in [("library-version-skew", "symbols"), ("library-version-skew", "keywords"),
+                          ("class-removed", "replacements"), ("peft-import", "symbols")]:
+        assert known_issues.get(issue_id).explain_table(key), f"{issue_id} explain.{key}"
+    for issue_id, key in [("trl-renamed-argument", "trainer_class"), ("vlm-refactor-attribute", "vlm_name"),
+                          ("model-class-missing", "class_name")]:
+        assert re.compile(known_issues.get(issue_id).explain_value(key))
+
+
+@pytest.mark.parametrize("explain, message", [
+    ({"context": ["("]}, "missing ), unterminated subpattern"),
+    ({"names": [1, 2]}, "explain.names must be a string, a list of strings or a table of strings"),
+    ("not a table", "explain must be a table"),
+])
+def test_a_malformed_explain_table_is_refused_with_where(explain, message):
+    raw = {"id": "x-y-z", "title": "t", "cause": "c", "fix": "f", "explain": explain}
+    with pytest.raises(known_issues.CatalogueError, match=re.escape("issue #3 (x-y-z)")) as info:
+        known_issues._issue(raw, 2)
+    assert message in str(info.value)
+
+
+def test_a_range_that_needs_a_use_is_possible_but_never_applies():
+    """Entries with only_if (code importing a removed name, Gemma 3 without token_type_ids) must not make doctor
+    call a modern environment broken; they are possible there."""
+    from vlmcompat import doctor
+    versions = {"transformers": "5.24.0", "peft": "0.21.2", "tokenizers": "0.23.3", "trl": "1.16.0"}
+    removed = known_issues.get("class-removed")
+    assert removed.applies(versions) == [] and removed.possible(versions)
+    applying = {issue.id for issue, _ in doctor.catalogue_issues(versions)}
+    assert not applying & set(NEW_IDS)
+    assert "only if code imports a name 5.x removed" in catalogue.render()

@@ -1,6 +1,6 @@
 """``vlmcompat explain [FILE|-] [--json]``: name the known issue(s) behind an error text.
 
-Exit codes: 0 recognised, 1 not recognised, 2 input error.
+Exit codes: 0 recognised, 1 not recognised (suggestions only), 2 input error.
 """
 
 from __future__ import annotations
@@ -19,13 +19,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "explain",
         help="name the known issue behind an error message or traceback",
         description="Read an error message or a whole traceback (wrapped, ANSI-coloured, from Trainer, TRL or a "
-        "notebook) and name the known issue(s) it shows, their cause and fix. Exit 0 when recognised, 1 when "
-        "not, 2 on input errors. Confidence: 0.95 matched as pasted, 0.85 after undoing line wrapping, "
-        "0.6 fits but ambiguous.",
+        "notebook, inside a log of any size) and name the known issue(s) it shows, what decided each, their cause "
+        "and fix. Exit 0 when recognised, 1 when not (then the closest known issues are listed as suggestions, "
+        "never as a diagnosis), 2 on input errors. Confidence: 0.95 signature plus deciding context, 0.85 the "
+        "same after undoing line wrapping, 0.75 fits with nothing against it but without the confirming "
+        "context, 0.6 the likeliest of two or three.",
     )
     parser.add_argument("file", nargs="?", default="-", metavar="FILE|-",
                         help="file holding the error text; - or nothing reads standard input")
-    parser.add_argument("--json", action="store_true", help="print {matches: [{issue, confidence, cause, fix}]}")
+    parser.add_argument("--json", action="store_true",
+                        help="print {matches: [{issue, confidence, cause, fix, decided_by, ...}]}; when not "
+                        "recognised {matches: [], suggestions: [{issue, title, why, link}]}")
     parser.set_defaults(func=run)
     return parser
 
@@ -48,15 +52,22 @@ def read_text(name: str) -> str:
     return text
 
 
-def render_text(matches: list[explainer.Match]) -> str:
-    if not matches:
-        return (f"Not recognised: this error matches none of the {len(known_issues.IDS)} known issues "
-                f"({', '.join(known_issues.IDS)}).\nRun `vlmcompat doctor` to check the installed versions, or "
-                f"report it with the full traceback: {known_issues.catalogue_location()}")
+def render_text(diagnosis: explainer.Diagnosis) -> str:
+    if not diagnosis.matches:
+        lines = [f"Not recognised: this error matches none of the {len(known_issues.IDS)} known issues closely enough "
+                 "to name its cause."]
+        if diagnosis.suggestions:
+            lines.append("Closest known issues (suggestions, not a diagnosis):")
+            lines += [f"  - {s.issue}: {s.title}\n      why: {s.why}\n      more: {s.link}"
+                      for s in diagnosis.suggestions]
+        lines.append("Run `vlmcompat doctor` to check the installed versions, or report it with the full traceback: "
+                     f"{known_issues.catalogue_location()}")
+        return "\n".join(lines)
     lines = []
-    for m in matches:
+    for m in diagnosis.matches:
         lines += [f"{m.issue} (confidence {m.confidence:.2f}): {m.title}",
                   f"  matched: {m.matched}",
+                  f"  decided: {m.decided_by}",
                   f"  cause:   {m.cause}",
                   f"  fix:     {m.fix}",
                   f"  more:    {m.link}",
@@ -65,9 +76,9 @@ def render_text(matches: list[explainer.Match]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    matches = explainer.explain(read_text(args.file))
+    diagnosis = explainer.diagnose(read_text(args.file))
     if args.json:
-        print(json.dumps({"matches": [m.to_dict() for m in matches]}, indent=2))
+        print(json.dumps(diagnosis.to_dict(), indent=2))
     else:
-        print(render_text(matches))
-    return 0 if matches else 1
+        print(render_text(diagnosis))
+    return 0 if diagnosis.recognised else 1

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import unicodedata
 from collections import Counter
 
 from vlmcompat.errors import UsageError
 
-MARKS = {"pass": "✅", "fail": "❌", "error": "💥", "skip": "⏭", "timeout": "⏱", "crash": "☠"}
+MARKS = {"pass": "✅", "fail": "❌", "error": "💥", "skip": "⏭", "timeout": "⏱", "crash": "☠", "interrupted": "⏸"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -41,15 +42,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def line(result) -> str:
+def _width(text: str) -> int:
+    """Terminal columns of ``text``: wide (emoji-presentation) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _registered_widths() -> tuple[int, int]:
+    """The longest probe and family names that can be printed (registered probes, tiny families)."""
+    from vlmcompat import probes, tiny
+
+    names = list(probes.all_probes())
+    families = [*tiny.FAMILIES, *(f for p in probes.all_probes().values() for f in (p.families or ()))]
+    return max(map(len, names), default=0), max(map(len, families), default=0)
+
+
+def line(result, widths: tuple[int, int] | None = None) -> str:
+    """One result per line, columns aligned for every registered probe and family name and every mark."""
+    probe_width, family_width = widths or _registered_widths()
     mark = MARKS.get(result.status.value, "?")
+    mark += " " * (2 - _width(mark))
     detail = result.issue or result.reason or (result.error.message.splitlines()[0][:120] if result.error else "")
-    return f"{mark} {result.probe:<18} {result.family:<20} {result.mode.value:<8} {result.status.value:<7} " \
-           f"{result.seconds:6.2f}s  {detail}".rstrip()
+    return f"{mark} {result.probe:<{probe_width}} {result.family:<{family_width}} {result.mode.value:<8} " \
+           f"{result.status.value:<7} {result.seconds:6.2f}s  {detail}".rstrip()
 
 
-def progress(done: int, total: int, result) -> str:
-    return f"[{done:>{len(str(total))}}/{total}] {line(result)}"
+def progress(done: int, total: int, result, widths: tuple[int, int] | None = None) -> str:
+    """A result line with the probes done out of the cell's total in front: ``[ 37/110] ✅ ...``."""
+    return f"[{done:>{len(str(total))}}/{total}] {line(result, widths)}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,13 +102,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"vlmcompat probe: cell {cell}: {len(result.results)} results reused from {result.cache.produced} "
               f"(nothing they depend on changed; --fresh runs them again): {counts}", flush=True)
     else:
+        widths = _registered_widths()
         print(f"vlmcompat probe: cell {cell}: {len(tasks)} tasks "
               f"({', '.join(f'{k} {v}' for k, v in stack.items())})", flush=True)
         done = [0]
 
         def show(result) -> None:
             done[0] += 1
-            print(progress(done[0], len(tasks), result), flush=True)
+            print(progress(done[0], len(tasks), result, widths), flush=True)
 
         try:
             result = engine.run_cell(cell, args.json, tasks, timeout=args.timeout,

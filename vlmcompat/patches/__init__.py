@@ -85,6 +85,7 @@ BUILTIN = (
     "vlmcompat.patches.blip2_forward:PATCH",
     "vlmcompat.patches.llava_forward:PATCH",
     "vlmcompat.patches.peft_seq2seq_wrapper:PATCH",
+    "vlmcompat.patches.conversion_mapping:PATCH",
     "vlmcompat.patches.peft_unavailable:PATCH",  # before anything that imports transformers.trainer
     "vlmcompat.patches.trainer_adapter_save:PATCH",
     "vlmcompat.patches.accelerate_dataloader_kwargs:PATCH",

@@ -1,73 +1,98 @@
-"""``reports/compat.md``: one row per cell (with its versions), one column per probe × family.
+"""``reports/compat.md``: a list of sections, each a pure function of a :class:`Document`.
 
-Each entry reads *native → patched*: ``❌ inputs-embeds-duplicate → ✅`` means the stock
-classes fail with that known issue and vlmcompat's patch makes the probe pass. Issue ids link
-to the known-issue catalogue. Problems that are not incompatibilities (an install that failed,
-a probe that crashed, timed out or raised something unexpected) are listed under the table.
+The picture, the summary (one row per cell, one column per family), what changed against a
+baseline, supported ranges per family, then the details (cells × probes per family, in
+``<details>`` blocks), the known issues seen and what is *not* an incompatibility. A new section
+is one function added to :data:`SECTIONS`.
 """
 
 from __future__ import annotations
 
-import tabulate as _tabulate
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from vlmcompat import known_issues
-from vlmcompat.paths import CATALOGUE_DOC
-from vlmcompat.report import columns, install_failed, results_by_key
-from vlmcompat.results import CellResult, Mode, ProbeResult, Status
+from vlmcompat.report import changes, details, install_failed, ranges, summary
+from vlmcompat.report.marks import INSTALL_FAILED, MARKS, RELATIVE_CATALOGUE, issue_link, link_definitions, seen_ids
+from vlmcompat.results import CellResult, Status
 
-MARKS = {
-    Status.PASS: "✅",
-    Status.FAIL: "❌",
-    Status.ERROR: "💥",
-    Status.SKIP: "⏭",
-    Status.TIMEOUT: "⏱",
-    Status.CRASH: "☠",
-    Status.INTERRUPTED: "⏸",
-}
-INSTALL_FAILED = "🚫"
-NOT_RUN = "—"
+TITLE = "# Compatibility matrix"
 LEGEND = (
-    "Each entry is *native → patched* (stock classes → with `import vlmcompat.patch`). "
-    "✅ pass · ❌ fail with a known issue (linked) · 💥 unexpected error · ⏭ skipped (not applicable) · "
-    "⏱ timeout · ☠ crash (the probe process died) · ⏸ interrupted · 🚫 the cell could not be installed · "
-    "— not run. Install *reused*: results from the result cache; *offline*: the package index was unreachable."
+    "Each entry sums up a family's probes as *native → patched* (stock classes → with "
+    "`import vlmcompat.patch`): ✅ every probe passes stock · ❌ 3 → ✅ three fail stock, all pass patched · "
+    "❌ 2 → ❌ 1 one still fails patched · ⏭ nothing applies (e.g. the class does not exist) · "
+    "🚫 the cell could not be installed · — not run; 💥 unexpected error · ⏱ timeout · ☠ crash. "
+    "The ids under the counts link to the known-issue catalogue."
 )
-STACK = ("transformers", "tokenizers", "peft", "torch")
+DETAILS_LEGEND = (
+    "One entry per probe, *native → patched*: ✅ pass · ❌ fail with a known issue (linked) · "
+    "💥 unexpected error · ⏭ skipped (the reason is in compat.json) · ⏱ timeout · ☠ crash · ⏸ interrupted · "
+    "🚫 not installed · — not run. Install *reused*: results from the result cache; *offline*: the package "
+    "index was unreachable."
+)
+PICTURE_HINT = ("*The picture of this table (`compat.svg`) is drawn when matplotlib is installed: "
+                "`pip install 'vlmcompat[report]'`, then run `vlmcompat report` again.*")
 
 
-def issue_link(issue_id: str) -> str:
-    """A reference-style link (defined under the table) for catalogued ids; new ids stay plain."""
-    return f"[{issue_id}]" if issue_id in known_issues.IDS else issue_id
+@dataclass(frozen=True)
+class Document:
+    cells: list[CellResult]
+    baseline: list[CellResult] | None = None
+    baseline_label: str = "the baseline"
+    picture: str | None = None  # the svg's path relative to the markdown, when one was drawn
+    catalogue: str = RELATIVE_CATALOGUE
 
 
-def mark(result: ProbeResult | None) -> str:
-    if result is None:
-        return NOT_RUN
-    text = MARKS[result.status]
-    if result.status is Status.FAIL and result.issue:
-        text += " " + issue_link(result.issue)
-    elif result.status is Status.ERROR and result.error is not None:
-        text += f" {result.error.type}"
-    return text
+Section = Callable[[Document], list[str]]
 
 
-def entry(cell: CellResult, probe: str, family: str) -> str:
-    if install_failed(cell):
-        return INSTALL_FAILED
-    found = results_by_key(cell)
-    native = found.get((probe, family, Mode.NATIVE.value))
-    patched = found.get((probe, family, Mode.PATCHED.value))
-    return f"{mark(native)} → {mark(patched)}"
+def title(doc: Document) -> list[str]:
+    return [TITLE, ""]
 
 
-def install_text(cell: CellResult) -> str:
-    status = cell.install.status.value
-    if install_failed(cell):
-        return f"{INSTALL_FAILED} {status}"
-    text = f"{status} {cell.install.seconds:.1f}s" if cell.install.seconds else status
-    notes = [word for word, on in (("offline", cell.install.offline), ("reused", cell.cache and cell.cache.reused))
-             if on]
-    return " · ".join([text, *notes])
+def picture(doc: Document) -> list[str]:
+    if not doc.cells:
+        return []
+    if doc.picture:
+        return [f"![Every result: cells × (family, probe), coloured by outcome]({doc.picture})", ""]
+    return [PICTURE_HINT, ""]
+
+
+def summary_section(doc: Document) -> list[str]:
+    if not doc.cells:
+        return ["No cell results yet: run `nox -s matrix`.", ""]
+    return ["## Summary", "", LEGEND, "", summary.render(doc.cells), ""]
+
+
+def changes_section(doc: Document) -> list[str]:
+    text = changes.render(doc.cells, doc.baseline, doc.baseline_label)
+    return ["## What changed", "", text] if text else []
+
+
+def ranges_section(doc: Document) -> list[str]:
+    text = ranges.render(doc.cells)
+    return ["## Supported ranges", "", text] if text else []
+
+
+def details_section(doc: Document) -> list[str]:
+    if not doc.cells:
+        return []
+    return ["## Details", "", DETAILS_LEGEND, "", details.render(doc.cells)]
+
+
+def issue_note(issue: known_issues.KnownIssue) -> str:
+    if not issue.affected:
+        return "not a pin problem"
+    return "; ".join(f"`{r.text}`" for r in issue.affected)
+
+
+def issues_section(doc: Document) -> list[str]:
+    ids = seen_ids(doc.cells)
+    if not ids:
+        return []
+    lines = [f"- {issue_link(i.id)} — {i.title} ({issue_note(i)})" for i in known_issues.all_issues() if i.id in ids]
+    lines += [f"- {i} — not in the catalogue yet" for i in sorted(ids - set(known_issues.IDS))]
+    return ["## Known issues in this matrix", "", *lines, ""]
 
 
 def problems(cells: list[CellResult]) -> list[str]:
@@ -90,46 +115,33 @@ def problems(cells: list[CellResult]) -> list[str]:
     return lines
 
 
-def seen_issues(cells: list[CellResult]) -> tuple[list[str], list[str]]:
-    """The catalogue entries the matrix shows (list lines) and their link definitions."""
-    ids = {r.issue for c in cells for r in c.results if r.issue}
-    lines, links = [], []
-    for issue in known_issues.all_issues():
-        if issue.id in ids:
-            lines.append(f"- {issue_link(issue.id)} — {issue.title}")
-            # compat.md lives in reports/: link the catalogue page of this repository
-            links.append(f"[{issue.id}]: ../{CATALOGUE_DOC.as_posix()}#{issue.id}")
-    lines.extend(f"- {i} — not in the catalogue yet" for i in sorted(ids - set(known_issues.IDS)))
-    return lines, links
+def problems_section(doc: Document) -> list[str]:
+    trouble = problems(doc.cells)
+    if not trouble:
+        return []
+    return ["## Not incompatibilities", "",
+            "Install failures, crashes, timeouts and unexpected errors: "
+            "what went wrong around the probes, not a verdict on the libraries.", "", *trouble, ""]
 
 
-def table(rows: list[list[str]], headers: list[str]) -> str:
-    """A github-format table padded by code points, whether or not wcwidth is installed
-    (tabulate pads emoji by display width when it is), so the text is the same everywhere."""
-    saved = _tabulate.WIDE_CHARS_MODE
-    _tabulate.WIDE_CHARS_MODE = False
-    try:
-        return _tabulate.tabulate(rows, headers, tablefmt="github", disable_numparse=True)
-    finally:
-        _tabulate.WIDE_CHARS_MODE = saved
+def links_section(doc: Document) -> list[str]:
+    links = link_definitions(seen_ids(doc.cells) | seen_ids(doc.baseline or []), doc.catalogue)
+    return [*links, ""] if links else []
 
 
-def render(cells: list[CellResult]) -> str:
-    cols = columns(cells)
-    headers = ["cell", *STACK, "install", *(f"{probe}<br>{family}" for probe, family in cols)]
-    rows = []
-    for cell in cells:
-        versions = [cell.versions.get(pkg) or "" for pkg in STACK]
-        rows.append([cell.cell, *versions, install_text(cell), *(entry(cell, p, f) for p, f in cols)])
-    parts = ["# Compatibility matrix", "", LEGEND, "", table(rows, headers), ""]
-    issues, links = seen_issues(cells)
-    if issues:
-        parts += ["## Known issues in this matrix", "", *issues, ""]
-    trouble = problems(cells)
-    if trouble:
-        parts += ["## Not incompatibilities", "",
-                  "Install failures, crashes, timeouts and unexpected errors: "
-                  "what went wrong around the probes, not a verdict on the libraries.", "", *trouble, ""]
-    if links:
-        parts += [*links, ""]
-    return "\n".join(parts)
+SECTIONS: tuple[Section, ...] = (title, picture, summary_section, changes_section, ranges_section, details_section,
+                                 issues_section, problems_section, links_section)
+
+
+def render_document(doc: Document, sections: tuple[Section, ...] = SECTIONS) -> str:
+    lines: list[str] = []
+    for section in sections:
+        lines += section(doc)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def render(cells: list[CellResult], baseline: list[CellResult] | None = None, *, picture: str | None = None,
+           baseline_label: str = "the baseline", catalogue: str = RELATIVE_CATALOGUE) -> str:
+    """compat.md for ``cells`` (and what changed against ``baseline``, when given); issue ids link to
+    ``catalogue`` (the catalogue page as seen from where compat.md is written)."""
+    return render_document(Document(cells, baseline, baseline_label, picture, catalogue))

@@ -71,3 +71,16 @@ def test_probe_on_this_release(mode):
     assert metrics["includes_prompt"] is True  # transformers >= 4.47 (the host)
     if mode is Mode.PATCHED:
         assert metrics["patched_shape"][0] == 2 and metrics["patched_includes_prompt"] is False
+
+
+def test_vlmcompat_generate_layout_is_the_prompt_on_every_release(monkeypatch):
+    """vlmcompat's own legacy-path generate (patched classes, the 4.27-4.30 backport) returns the
+    prompt first whatever the release; the stock BLIP layout before 4.47 (BOS) must not be assumed."""
+    from vlmcompat import patches
+
+    model = tiny.build("instructblip-llama", image_token=False)
+    patches.apply(["instructblip_forward"])
+    if not type(model).generate.__module__.startswith("vlmcompat."):
+        pytest.skip("the installed transformers needs no generate patch (< 4.55)")
+    monkeypatch.setattr(vgenerate.versions, "transformers_at_least", lambda version: False)
+    assert vgenerate.stock_layout(model) == vgenerate.PROMPT

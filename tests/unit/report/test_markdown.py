@@ -5,12 +5,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from report_tables import tables
 
 from vlmcompat import cli
 from vlmcompat.commands import report as report_cmd
 from vlmcompat.errors import InputFileError
-from vlmcompat.report import columns, jsonfmt, junit, markdown
-from vlmcompat.results import SCHEMA_VERSION, CellResult, load_merged
+from vlmcompat.report import columns, details, jsonfmt, junit, markdown, marks
+from vlmcompat.results import SCHEMA_VERSION, CellResult, load_merged, load_results
 
 FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "results"
 ROOT = Path(__file__).resolve().parents[3]
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture
 def cells() -> list[CellResult]:
-    return report_cmd.load_cells(FIXTURES)
+    return load_results(FIXTURES)
 
 
 def test_cells_load_sorted_by_file_name(cells):
@@ -36,18 +37,19 @@ def test_markdown_exact_text(cells):
 
 def test_markdown_entries(cells):
     newest, t444, t499 = cells
-    assert markdown.entry(t444, "peft-wrapper", "instructblip-t5") == "❌ [inputs-embeds-unexpected] → ✅"
-    assert markdown.entry(t444, "model-class", "instructblip-t5") == "✅ → ✅"
-    assert markdown.entry(t444, "peft-wrapper", "instructblip-llama") == "⏭ → ⏭"
-    assert markdown.entry(newest, "model-class", "instructblip-t5") == "💥 RuntimeError → ⏱"
-    assert markdown.entry(newest, "peft-wrapper", "instructblip-llama") == "— → —"
-    assert markdown.entry(t499, "model-class", "instructblip-t5") == "🚫"
-    assert markdown.install_text(t499) == "🚫 not-found"
+    assert marks.entry(t444, "peft-wrapper", "instructblip-t5") == "❌ [inputs-embeds-unexpected] → ✅"
+    assert marks.entry(t444, "model-class", "instructblip-t5") == "✅ → ✅"
+    assert marks.entry(t444, "peft-wrapper", "instructblip-llama") == "⏭ → ⏭"
+    assert marks.entry(newest, "model-class", "instructblip-t5") == "💥 RuntimeError → ⏱"
+    assert marks.entry(newest, "peft-wrapper", "instructblip-llama") == "— → —"
+    assert marks.entry(t499, "model-class", "instructblip-t5") == "🚫"
+    assert details.install_text(t499) == "🚫 not-found"
 
 
 def test_markdown_of_no_cells_is_still_a_document():
     text = markdown.render([])
     assert text.startswith("# Compatibility matrix\n") and "## Known issues" not in text
+    assert "nox -s matrix" in text
 
 
 def test_json_is_the_merged_schema(cells, tmp_path):
@@ -86,10 +88,17 @@ def test_order_follows_the_matrix(cells):
     assert [c.cell for c in ordered] == ["t4.99.0-peft0.16.0", "t4.44.0-tok0.19.1-peft0.16.0", "newest"]
 
 
-def test_command_writes_all_three(tmp_path, capsys, monkeypatch):
+def _repository(tmp_path, monkeypatch):
+    """A folder laid out like this repository: the catalogue page under docs/ (links point to it)."""
     monkeypatch.chdir(tmp_path)  # no matrix.toml here: rows by file name
-    md, js, xml = tmp_path / "out" / "compat.md", tmp_path / "compat.json", tmp_path / "junit.xml"
-    code = cli.main(["report", str(FIXTURES), "--md", str(md), "--json", str(js), "--junit", str(xml)])
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "known-issues.md").write_text("# Known issues\n")
+
+
+def test_command_writes_all_three(tmp_path, capsys, monkeypatch):
+    _repository(tmp_path, monkeypatch)
+    md, js, xml = tmp_path / "reports" / "compat.md", tmp_path / "compat.json", tmp_path / "junit.xml"
+    code = cli.main(["report", str(FIXTURES), "--md", str(md), "--json", str(js), "--junit", str(xml), "--svg", ""])
     assert code == 0
     assert md.read_text(encoding="utf-8") == (FIXTURES / "expected" / "compat.md").read_text(encoding="utf-8")
     assert len(load_merged(js)) == 3
@@ -99,26 +108,34 @@ def test_command_writes_all_three(tmp_path, capsys, monkeypatch):
 
 def test_command_orders_rows_by_the_matrix(tmp_path):
     md = tmp_path / "compat.md"
-    assert cli.main(["report", str(FIXTURES), "--md", str(md), "--json", "", "--matrix",
+    assert cli.main(["report", str(FIXTURES), "--md", str(md), "--json", "", "--svg", "", "--matrix",
                      str(ROOT / "matrix.toml")]) == 0
-    rows = [line.split("|")[1].strip() for line in md.read_text(encoding="utf-8").splitlines()
-            if line.startswith("| t") or line.startswith("| newest")]
+    rows = [row[0].split("<br>")[0] for row in tables(md.read_text(encoding="utf-8"))[0].rows]
     assert rows == ["t4.44.0-tok0.19.1-peft0.16.0", "newest", "t4.99.0-peft0.16.0"]
     assert not (tmp_path / "compat.json").exists()
 
 
 def test_command_reads_a_merged_file(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+    _repository(tmp_path, monkeypatch)
     merged = tmp_path / "compat.json"
-    merged.write_text(jsonfmt.render(report_cmd.load_cells(FIXTURES)))
-    md = tmp_path / "again.md"
-    assert cli.main(["report", str(merged), "--md", str(md), "--json", str(tmp_path / "j.json")]) == 0
+    merged.write_text(jsonfmt.render(load_results(FIXTURES)))
+    md = tmp_path / "reports" / "again.md"
+    assert cli.main(["report", str(merged), "--md", str(md), "--json", str(tmp_path / "j.json"), "--svg", ""]) == 0
     assert md.read_text(encoding="utf-8") == (FIXTURES / "expected" / "compat.md").read_text(encoding="utf-8")
+
+
+def test_catalogue_links_follow_the_report_folder(tmp_path, monkeypatch):
+    """reports/sweep/compat.md links the catalogue two folders up, not one."""
+    _repository(tmp_path, monkeypatch)
+    md = tmp_path / "reports" / "sweep" / "compat.md"
+    assert cli.main(["report", str(FIXTURES), "--md", str(md), "--json", "", "--svg", ""]) == 0
+    text = md.read_text(encoding="utf-8")
+    assert "]: ../../docs/known-issues.md#" in text and "]: ../docs/known-issues.md#" not in text
 
 
 def test_missing_or_empty_cells_dir_is_one_line(tmp_path, capsys):
     with pytest.raises(InputFileError, match="no cell results"):
-        report_cmd.load_cells(tmp_path)
+        load_results(tmp_path)
     assert cli.main(["report", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("vlmcompat: error: ") and "nox -s matrix" in err and err.count("\n") == 1
@@ -132,3 +149,32 @@ def test_report_does_not_import_torch(tmp_path):
             "print(rc, heavy)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("0 []")
+
+
+REPORT_FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "report"
+
+
+def test_command_adds_what_changed_and_the_step_summary(tmp_path, capsys):
+    md, summary = tmp_path / "compat.md", tmp_path / "summary.md"
+    summary.write_text("earlier step\n", encoding="utf-8")
+    assert cli.main(["report", str(REPORT_FIXTURES / "cells"), "--md", str(md), "--json", "", "--svg", "",
+                     "--baseline", str(REPORT_FIXTURES / "baseline.json"), "--step-summary", str(summary)]) == 0
+    text = md.read_text(encoding="utf-8")
+    assert "## What changed" in text and "1 new failures (regressions)" in text and "Cells added: `newest`" in text
+    appended = summary.read_text(encoding="utf-8")
+    assert appended.startswith("earlier step\n## vlmcompat: compatibility matrix")
+    assert "### What changed" in appended and "## Details" not in appended
+
+
+def test_baseline_from_a_revision_git_lacks_is_a_note_not_an_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not a git repository
+    md = tmp_path / "compat.md"
+    assert cli.main(["report", str(FIXTURES), "--md", str(md), "--json", "", "--svg", "",
+                     "--baseline", "reports/compat.json", "--baseline-ref", "HEAD"]) == 0
+    assert "no 'What changed' section" in capsys.readouterr().err
+    assert "## What changed" not in md.read_text(encoding="utf-8")
+
+
+def test_baseline_ref_needs_a_baseline(capsys):
+    assert cli.main(["report", str(FIXTURES), "--baseline-ref", "HEAD"]) == 2
+    assert "--baseline-ref needs --baseline" in capsys.readouterr().err

