@@ -14,22 +14,32 @@ and vlmcompat.commands.report; this file only wires them to nox.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
 import nox
+import nox.command
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from vlmcompat import matrix as matrix_file
-from vlmcompat import paths
+from vlmcompat import paths, signals
 from vlmcompat.errors import MatrixError
 from vlmcompat.matrix import cell as cells
+from vlmcompat.matrix import progress, record
 from vlmcompat.results import InstallStatus
 
 nox.needs_version = ">=2026.8.10"
 nox.options.sessions = ["tests"]
+
+# SIGTERM stops nox as Ctrl-C does: nox then stops the command it runs (the probe command records
+# its cell as interrupted and stops its worker) and, under -j, its child processes. A -j child
+# also stops when the nox that started it dies.
+signals.terminate_like_interrupt()
+if "--parallel-worker" in sys.argv:
+    signals.die_with_parent(signal.SIGTERM)
 
 MATRIX_PATH = ROOT / paths.matrix_file()
 REPORTS = ROOT / paths.reports_dir()  # where cells/ and compat.* go
@@ -45,25 +55,43 @@ except MatrixError as exc:  # the other sessions still run; the matrix ones say 
 @nox.session(venv_backend="uv", allow_parallel=True)
 @nox.parametrize("cell", CELL_NAMES, ids=CELL_NAMES)
 def matrix(session: nox.Session, cell: str) -> None:
-    """Install one cell (torch shared from the host) and run every probe in it."""
+    """Install one cell (torch shared from the host) and run every probe in it.
+
+    The cell's previous results stay in reports/cells/<cell>.json until this run ends (see
+    vlmcompat.matrix.record); a probe command that dies is recorded as crashed and fails the session.
+    """
     if MATRIX is None:
         session.error(MATRIX_ERROR)
     spec = MATRIX.get(cell)
-    out = cells.result_path(cell, paths.cells_dir(REPORTS))
-    out.unlink(missing_ok=True)  # a stale file is never taken for this run's
+    cells_dir = paths.cells_dir(REPORTS)
+    out = cells.result_path(cell, cells_dir)
+    ledger = progress.Ledger(cells_dir, MATRIX.names, progress.run_id(session.parallel))
+    session.log(ledger.started(cell))
+    problem = None
     try:
         info = cells.install(Path(session.virtualenv.location), spec.requirements)
-        session.log(f"{cell}: install {info.status.value} in {info.seconds:.2f}s")
+        session.log(f"{cell}: install {info.status.value} in {info.seconds:.2f}s"
+                    + (" (offline: the package index could not be reached)" if info.offline else ""))
         if info.status is not InstallStatus.OK:
             cells.record_install_failure(out, cell, spec.requirements, info)
             session.warn(cells.describe_failure(cell, spec.requirements, info))
             return
-        session.run(*cells.probe_command("python", cell, out, install_seconds=info.seconds, extra=session.posargs),
-                    env=cells.probe_env(), success_codes=range(-64, 256))
-        if cells.record_missing_results(out, cell, spec.requirements, info) is not None:
-            session.warn(f"{cell}: the probe command wrote no results; recorded as a crash")
+        before = record.snapshot(out)
+        code = 0
+        try:  # 0: done; 1: done, and --strict found a patched failure
+            session.run(*cells.probe_command("python", cell, out, install_seconds=info.seconds, extra=session.posargs),
+                        env=cells.probe_env(), success_codes=[0, 1], interrupt_timeout=1.0, terminate_timeout=10.0)
+        except nox.command.CommandFailed as exc:
+            code = exc.return_code if exc.return_code is not None else 1
+        _, problem = cells.settle(out, cell, spec.requirements, info, code, before)
+    except KeyboardInterrupt:
+        problem = "interrupted"
+        raise
     finally:
+        session.log(ledger.ended(cell, problem or "done"))
         _refresh_report(session)
+    if problem:
+        session.error(problem)
 
 
 def _report_args() -> list[str]:

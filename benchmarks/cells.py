@@ -2,7 +2,9 @@
 
     python benchmarks/cells.py                 # cell creation: vlmcompat's way vs nox's default way
     python benchmarks/cells.py --bytecode      # compile bytecode at install, lazily, or never
-    python benchmarks/cells.py --matrix        # full default matrix wall time, nox -j 1 and -j 2 (slow)
+
+The whole matrix (cold, warm, reused, one cell the pip way, the import floor) is
+``benchmarks/matrix.py``.
 
 *vlmcompat's way*: ``uv venv`` + :func:`vlmcompat.matrix.cell.install` (uv ``--offline`` first,
 torch shared from the host, vlmcompat linked). *nox's default way*: ``virtualenv`` + ``pip
@@ -106,29 +108,17 @@ def bench_bytecode(processes: int) -> None:
                    tablefmt="github"))
 
 
-def bench_matrix(jobs: list[int]) -> None:
-    rows = []
-    for j in jobs:
-        seconds = timed(subprocess.run, ["nox", "-s", "matrix", "-j", str(j)], cwd=ROOT)
-        rows.append([f"nox -s matrix -j {j}", f"{seconds:.0f}"])
-    print(tabulate(rows, ["default matrix", "wall s"], tablefmt="github"))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-pip", action="store_true", help="skip the pip way (slow: copies torch)")
     parser.add_argument("--bytecode", action="store_true", help="compare bytecode strategies instead")
     parser.add_argument("--processes", type=int, default=4, help="probe-like processes for --bytecode")
-    parser.add_argument("--matrix", action="store_true", help="time the full default matrix (-j 1, -j 2)")
-    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
     if shutil.which("uv") is None:
         sys.exit("uv is not on PATH; pip install uv")
     if args.bytecode:
         bench_bytecode(args.processes)
-    elif args.matrix:
-        bench_matrix(args.jobs)
     else:
         bench_creation(args.repeat, args.no_pip)
 

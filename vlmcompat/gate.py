@@ -14,6 +14,11 @@ Results are matched by cell id, then by (probe, family, mode). What counts:
 - **missing**: a baseline cell or result absent from the fresh run (a regression with ``--strict``).
 - **changed**: any other difference (a known failure became another known failure, ...), for the record.
 
+Not verdicts, so never a regression (each gets a note): a result ``interrupted`` by SIGINT/SIGTERM and
+the tasks an interrupted run never reached; a later run of a cell that did not finish (its cell
+file still holds the run before it, which is what is compared); a cell that could not reach the
+package index. A run whose probe command died (``crashed``) is a regression.
+
 Everything here is pure data in, data out: no torch, no subprocesses.
 """
 
@@ -23,8 +28,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from vlmcompat.matrix.record import CRASH_PROBE
 from vlmcompat.matrix.spec import Expectation
-from vlmcompat.results import INSTALLED, CellResult, InstallStatus, Mode, ProbeResult, Status
+from vlmcompat.results import INSTALLED, CellResult, InstallStatus, Mode, ProbeResult, RunState, Status
 
 UNKNOWN = (Status.ERROR, Status.CRASH, Status.TIMEOUT)
 
@@ -92,6 +98,8 @@ def meets(result: ProbeResult, exp: Expectation) -> bool:
 
 def _compare_result(cell: str, base: ProbeResult | None, now: ProbeResult, exp: Expectation | None,
                     report: GateReport) -> None:
+    if now.status is Status.INTERRUPTED:
+        return  # no verdict (noted per cell)
     change = Change(cell, now.probe, now.family, now.mode.value, outcome(base), outcome(now), issue=now.issue)
     if exp is not None and now.status is Status.PASS and exp.status != Status.PASS.value:
         change.why = f"declared {exp.status}{f' ({exp.issue})' if exp.issue else ''} in matrix.toml"
@@ -162,13 +170,19 @@ def compare(baseline: list[CellResult], results: list[CellResult],
             continue
         if not _compare_install(base, now, report):
             continue
+        not_run = _run_notes(now, report) if now.run is not None and now.run.state is RunState.INTERRUPTED else set()
         for base_result in base.results:
+            if base_result.key in not_run:
+                continue
             if now.find(base_result.probe, base_result.family, base_result.mode) is None:
                 report.missing.append(Change(base.cell, base_result.probe, base_result.family, base_result.mode.value,
                                              outcome(base_result), "absent", "not run in the results"))
     known = {cell.cell: cell for cell in baseline}
     for now in results:
         base_cell = known.get(now.cell)
+        _later_and_crash(now, report)
+        if base_cell is None and now.run is not None and now.run.state is RunState.INTERRUPTED:
+            _run_notes(now, report)
         if not now.installed:
             continue
         for result in now.results:
@@ -178,15 +192,39 @@ def compare(baseline: list[CellResult], results: list[CellResult],
     return report
 
 
+def _run_notes(cell: CellResult, report: GateReport) -> set[tuple[str, str, str]]:
+    """Note an interrupted run; the keys of the tasks it never reached (not counted as missing)."""
+    assert cell.run is not None
+    not_run = {(t.probe, t.family, t.mode) for t in cell.run.not_run}
+    stopped = [r for r in cell.results if r.status is Status.INTERRUPTED]
+    report.notes.append(f"{cell.cell}: the run was {cell.run.reason or 'interrupted'}; "
+                        f"{len(stopped) + len(not_run)} of {cell.run.tasks} results have no verdict and were not "
+                        "compared")
+    return not_run
+
+
+def _later_and_crash(cell: CellResult, report: GateReport) -> None:
+    if cell.later_run:
+        reason = cell.later_run.get("reason") or cell.later_run.get("state") or "did not finish"
+        report.notes.append(f"{cell.cell}: a later run did not finish ({reason}); the results compared are those "
+                            "of the run before it")
+    if cell.run is not None and cell.run.state is RunState.CRASHED:
+        report.regressions.append(Change(cell.cell, now="crashed", baseline="",
+                                         why=cell.run.reason or "the probe command died"))
+
+
 def check_absolute(results: list[CellResult]) -> GateReport:
     """Gate without a baseline (a user's own pins): every patched probe must pass or skip."""
     report = GateReport()
     for cell in results:
+        _later_and_crash(cell, report)
         if not cell.installed:
             report.regressions.append(Change(cell.cell, now=f"install {cell.install.status.value}",
                                              why="the requirements do not install"))
             continue
         for result in cell.results:
+            if result.status is Status.INTERRUPTED or result.probe == CRASH_PROBE:
+                continue
             if result.mode is Mode.PATCHED and result.status not in (Status.PASS, Status.SKIP):
                 report.regressions.append(Change(cell.cell, result.probe, result.family, result.mode.value, "",
                                                  outcome(result), "the patched path fails with these pins",

@@ -57,4 +57,4 @@ def test_probe_end_to_end_here(tmp_path, capsys):
         native = by_key[("image-tokens", "instructblip-t5", "native")]
         assert (native["status"], native["issue"]) == ("fail", "image-token-expansion")
     lines = capsys.readouterr().out.splitlines()
-    assert any(line.startswith("✅ training-step") for line in lines)
+    assert any(line.startswith("[") and "/12] ✅ training-step" in line for line in lines)

@@ -58,7 +58,8 @@ def plugin(tmp_path, monkeypatch):
 
 
 def _tasks(*names):
-    return [Task(n, "env", Mode.NATIVE) for n in names]
+    """Native tasks; a probe named again runs for another family (a plan never repeats a task)."""
+    return [Task(n, "env" if n not in names[:i] else f"env{i}", Mode.NATIVE) for i, n in enumerate(names)]
 
 
 def test_crash_timeout_and_the_rest_kept(plugin, tmp_path):
@@ -66,7 +67,7 @@ def test_crash_timeout_and_the_rest_kept(plugin, tmp_path):
     seen = []
     cell = engine.run_cell("test-cell", str(out),
                            _tasks("t-ok", "t-segv", "t-ok", "t-hang", "t-exit", "t-known", "t-unknown", "t-skip"),
-                           timeout=3, on_result=seen.append)
+                           timeout=3, on_result=seen.append, preload=())
     statuses = [r.status for r in cell.results]
     assert statuses == [Status.PASS, Status.CRASH, Status.PASS, Status.TIMEOUT, Status.CRASH, Status.FAIL,
                         Status.ERROR, Status.SKIP]
@@ -84,10 +85,13 @@ def test_crash_timeout_and_the_rest_kept(plugin, tmp_path):
 
 def test_results_are_flushed_as_they_arrive(plugin, tmp_path):
     out = tmp_path / "cell.json"
+    partial = tmp_path / ".cell.json.partial"
     sizes = []
-    engine.run_cell("c", str(out), _tasks("t-ok", "t-ok", "t-ok"), timeout=30,
-                    on_result=lambda r: sizes.append(len(json.loads(out.read_text())["results"])))
+    tasks = [Task(name, "env", Mode.NATIVE) for name in ("t-ok", "t-skip", "t-unknown")]
+    engine.run_cell("c", str(out), tasks, timeout=30, preload=(),
+                    on_result=lambda r: sizes.append(len(json.loads(partial.read_text())["results"])))
     assert sizes == [1, 2, 3]
+    assert not partial.exists() and len(json.loads(out.read_text())["results"]) == 3
 
 
 def test_plan_covers_probes_families_and_modes():

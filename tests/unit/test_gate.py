@@ -198,3 +198,43 @@ def test_cli_baseline_ref_reads_the_committed_baseline(tmp_path, monkeypatch, ca
     capsys.readouterr()
     assert cli.main(["gate", "--baseline", "reports/other.json", "--baseline-ref", "HEAD"]) == 2
     assert "no committed baseline at HEAD:reports/other.json" in capsys.readouterr().err
+
+
+def _run_cell(state, results, not_run=(), reason=None):
+    from vlmcompat.results import RunInfo, RunState, TaskRef
+
+    run = RunInfo(RunState(state), "t0", "t1", len(results) + len(not_run), [TaskRef(*t) for t in not_run], reason)
+    return CellResult("c", install=InstallInfo(InstallStatus.OK), results=results, run=run)
+
+
+def _pass(probe, mode="patched"):
+    return ProbeResult(probe, "*", Mode(mode), Status.PASS)
+
+
+def test_an_interrupted_run_is_never_a_regression_even_strict():
+    base = _run_cell("complete", [_pass("a"), _pass("b"), _pass("c")])
+    now = _run_cell("interrupted", [_pass("a"), ProbeResult("b", "*", Mode.PATCHED, Status.INTERRUPTED)],
+                    not_run=[("c", "*", "patched")], reason="interrupted by SIGTERM")
+    report = gate.compare([base], [now], strict=True)
+    assert not report.failed and report.regressions == report.missing == []
+    assert report.notes == ["c: the run was interrupted by SIGTERM; 2 of 3 results have no verdict and were not "
+                            "compared"]
+
+
+def test_a_crashed_run_is_a_regression():
+    base = _run_cell("complete", [_pass("a"), _pass("b")])
+    crash = ProbeResult("probe-command", "*", Mode.NATIVE, Status.CRASH, reason="the probe command died")
+    now = _run_cell("crashed", [_pass("a"), crash], not_run=[("b", "*", "patched")], reason="the probe command died")
+    report = gate.compare([base], [now])
+    assert [(c.now, c.why) for c in report.regressions] == [("crashed", "the probe command died")]
+    assert keys(report.missing) == [("b", "*", "patched", "pass", "absent")]
+    assert [(c.now, c.why) for c in gate.check_absolute([now]).regressions] == [("crashed", "the probe command died")]
+
+
+def test_a_later_unfinished_run_is_a_note():
+    base = _run_cell("complete", [_pass("a")])
+    now = _run_cell("complete", [_pass("a")])
+    now.later_run = {"state": "interrupted", "reason": "interrupted by SIGINT", "results": 0, "file": ".c.later.json"}
+    report = gate.compare([base], [now])
+    assert not report.failed and report.notes == [
+        "c: a later run did not finish (interrupted by SIGINT); the results compared are those of the run before it"]

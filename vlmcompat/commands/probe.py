@@ -1,14 +1,22 @@
-"""``vlmcompat probe``: run the probes in this environment, native and patched."""
+"""``vlmcompat probe``: run the probes in this environment, native and patched.
+
+Each result line starts with the probes done so far out of the cell's total (``[ 37/110]``).
+With ``--json PATH`` the run is recorded as :mod:`vlmcompat.matrix.record` describes (a partial
+file while it runs; PATH when it ends), and reused from the result cache when nothing it depends
+on changed (:mod:`vlmcompat.matrix.cache`; ``--fresh`` runs everything). SIGINT/SIGTERM stop the
+worker, record the run as interrupted and exit 130/143.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import unicodedata
+from collections import Counter
 
 from vlmcompat.errors import UsageError
 
-MARKS = {"pass": "✅", "fail": "❌", "error": "💥", "skip": "⏭", "timeout": "⏱", "crash": "☠"}
+MARKS = {"pass": "✅", "fail": "❌", "error": "💥", "skip": "⏭", "timeout": "⏱", "crash": "☠", "interrupted": "⏸"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -17,8 +25,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        "and once with vlmcompat's fixes (patched); write a CellResult JSON as results arrive.")
     p.add_argument("--family", action="append", metavar="F", help="only this family (repeatable)")
     p.add_argument("--probe", action="append", metavar="P", help="only this probe (repeatable)")
-    p.add_argument("--json", metavar="PATH", help="write the cell result here (updated after every probe)")
-    p.add_argument("--timeout", type=float, default=300.0, metavar="S", help="per-probe time limit (default 300)")
+    p.add_argument("--json", metavar="PATH",
+                   help="write the cell result here when the run ends (.PATH.partial while it runs)")
+    p.add_argument("--timeout", type=float, default=300.0, metavar="S",
+                   help="per-probe time limit, counted from the probe's start (default 300)")
+    p.add_argument("--startup-timeout", type=float, default=None, metavar="S",
+                   help="time limit for a probe worker to import torch and transformers (default 600)")
+    p.add_argument("--fresh", action="store_true",
+                   help="run every probe even when cached results for this exact environment exist "
+                   "(also: VLMCOMPAT_CACHE=off)")
     p.add_argument("--cell", default=None, metavar="NAME", help="cell id to record (default: from the versions)")
     p.add_argument("--install-seconds", type=float, default=None, metavar="S", help=argparse.SUPPRESS)
     p.add_argument("--strict", action="store_true",
@@ -51,11 +66,19 @@ def line(result, widths: tuple[int, int] | None = None) -> str:
            f"{result.status.value:<7} {result.seconds:6.2f}s  {detail}".rstrip()
 
 
+def progress(done: int, total: int, result, widths: tuple[int, int] | None = None) -> str:
+    """A result line with the probes done out of the cell's total in front: ``[ 37/110] ✅ ...``."""
+    return f"[{done:>{len(str(total))}}/{total}] {line(result, widths)}"
+
+
 def run(args: argparse.Namespace) -> int:
     from vlmcompat import engine, paths, probes, tiny, versions
+    from vlmcompat.matrix import cache, record
+    from vlmcompat.results import CacheInfo, InstallInfo, InstallStatus
 
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout must be positive, got {args.timeout:g}")
+    for flag, value in (("--timeout", args.timeout), ("--startup-timeout", args.startup_timeout)):
+        if value is not None and value <= 0:
+            raise UsageError(f"{flag} must be positive, got {value:g}")
     if args.list:
         for name, probe in probes.all_probes().items():
             print(f"{name:<18} {probe.summary}")
@@ -66,11 +89,37 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("nothing to run: no probe applies to the selected families")
     stack = versions.stack_versions()
     cell = args.cell or paths.cell_id({pkg: stack.get(pkg) or "-" for pkg in ("transformers", "tokenizers", "peft")})
-    widths = _registered_widths()
-    print(f"vlmcompat probe: cell {cell}: {len(tasks)} tasks "
-          f"({', '.join(f'{k} {v}' for k, v in versions.stack_versions().items())})", flush=True)
-    result = engine.run_cell(cell, args.json, tasks, timeout=args.timeout, install_seconds=args.install_seconds,
-                             on_result=lambda r: print(line(r, widths), flush=True))
+    cache_key = cache.key([t.key for t in tasks], args.timeout)
+    install = InstallInfo(InstallStatus.OK if args.install_seconds is not None else InstallStatus.EXISTING,
+                          args.install_seconds or 0.0)
+    reused = None if args.fresh or not cache.enabled() else cache.lookup(cache_key, cell, install)
+    if reused is not None:
+        result = reused
+        if args.json:
+            record.place(args.json, result)
+            record.partial_path(args.json).unlink(missing_ok=True)
+        counts = ", ".join(f"{n} {s}" for s, n in Counter(r.status.value for r in result.results).items())
+        print(f"vlmcompat probe: cell {cell}: {len(result.results)} results reused from {result.cache.produced} "
+              f"(nothing they depend on changed; --fresh runs them again): {counts}", flush=True)
+    else:
+        widths = _registered_widths()
+        print(f"vlmcompat probe: cell {cell}: {len(tasks)} tasks "
+              f"({', '.join(f'{k} {v}' for k, v in stack.items())})", flush=True)
+        done = [0]
+
+        def show(result) -> None:
+            done[0] += 1
+            print(progress(done[0], len(tasks), result, widths), flush=True)
+
+        try:
+            result = engine.run_cell(cell, args.json, tasks, timeout=args.timeout,
+                                     install_seconds=args.install_seconds, on_result=show, cache=CacheInfo(cache_key),
+                                     startup_timeout=args.startup_timeout or engine.STARTUP_TIMEOUT)
+        except engine.Interrupted as exc:
+            where = f"; recorded in {exc.path}" if exc.path else ""
+            print(f"vlmcompat probe: {exc} after {done[0]} of {len(tasks)} tasks{where}", file=sys.stderr)
+            return exc.exit_code
+        cache.store(result)
     bad = [r for r in result.results if r.mode.value == "patched" and r.status.value not in ("pass", "skip")]
     if args.json:
         print(f"wrote {args.json}", file=sys.stderr)

@@ -3,16 +3,18 @@
 The same steps serve the noxfile's ``matrix(<cell>)`` sessions (nox makes the venv) and
 ``vlmcompat gate --requirements`` / ``vlmcompat bisect`` (:func:`build` makes and caches it):
 
-1. :func:`install` — the requirements plus vlmcompat's runtime needs into the venv (uv
-   ``--offline`` first: a warm cache answers in a fraction of a second; online when that
-   fails, so a cold cache and a missing release still get the index's own answer); torch is
-   shared from the host (:mod:`vlmcompat.matrix.venv`); then :func:`link_self` makes this
-   vlmcompat importable there (a symlink in site-packages: no build, nothing pinned changes).
+1. :func:`install` — the requirements plus vlmcompat's runtime needs into the venv, resolved
+   against the package index (so ``newest`` is the newest release, not the newest one a warm
+   cache has seen); only when the index cannot be reached, from the local cache (uv
+   ``--offline``), and then the install record says ``offline: true``. torch is shared from
+   the host (:mod:`vlmcompat.matrix.venv`); then :func:`link_self` makes this vlmcompat
+   importable there (a symlink in site-packages: no build, nothing pinned changes).
 2. :func:`probe_command` — ``<python> -m vlmcompat probe --json OUT --cell NAME ...``, run by
    nox (``session.run``) or by :func:`run_probe`, with :func:`probe_env`.
-3. :func:`record_install_failure` / :func:`record_missing_results` — when there is nothing to
-   probe, or the probe command left no usable result, the cell still gets a CellResult that
-   says so (install status and log tail, or a ``crash`` record), and the matrix goes on.
+3. :func:`record_install_failure` / :func:`settle` — when there is nothing to probe, or the
+   probe command died, the cell still gets a record that says so (install status and log
+   tail, or a ``crashed`` run with the tasks that never ran), placed by the rules of
+   :mod:`vlmcompat.matrix.record`, and the matrix goes on.
 
 Bytecode: this kind of machine sets PYTHONDONTWRITEBYTECODE=1, so every probe process would
 compile transformers from source again. Compiling the whole venv at install time
@@ -34,7 +36,9 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 
 from vlmcompat.errors import EnvironmentProblem, ResultsError
+from vlmcompat.matrix import record
 from vlmcompat.matrix import venv as venvs
+from vlmcompat.matrix.record import CRASH_PROBE
 from vlmcompat.matrix.spec import version_label
 from vlmcompat.paths import RUNTIME_REQUIREMENTS, STACK, cache_root, file_stem
 from vlmcompat.results import (
@@ -44,15 +48,19 @@ from vlmcompat.results import (
     InstallStatus,
     Mode,
     ProbeResult,
+    RunInfo,
+    RunState,
     Status,
     load_cell,
+    now_iso,
     read_json,
     write_json_atomic,
 )
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # this vlmcompat package
 INSTALL_RECORD = "vlmcompat-install.json"
-CRASH_PROBE = "probe-command"
+__all__ = ["CRASH_PROBE", "build", "install", "link_self", "probe_command", "record_install_failure", "run_probe",
+           "settle"]
 
 
 def result_path(name: str, cells_dir: Path) -> Path:
@@ -72,11 +80,17 @@ def link_self(venv: Path) -> Path:
 def install(venv: Path, requirements: Sequence[str]) -> InstallInfo:
     """Install ``requirements`` (plus vlmcompat's runtime needs) into ``venv``; never raises."""
     wanted = [*requirements, *RUNTIME_REQUIREMENTS]
-    info = venvs.pip_install(Path(venv), wanted, extra=["--offline"])
-    if info.status is not InstallStatus.OK:
-        first = info.seconds
-        info = venvs.pip_install(Path(venv), wanted)
-        info.seconds += first
+    info = venvs.pip_install(Path(venv), wanted)
+    if info.status is InstallStatus.NETWORK and not venvs.offline_requested():
+        cached = venvs.pip_install(Path(venv), wanted, extra=["--offline"])
+        cached.seconds += info.seconds
+        if cached.status is InstallStatus.OK:
+            cached.offline = True
+            cached.log_tail = f"the package index could not be reached; installed from the local cache\n" \
+                              f"{cached.log_tail}"[-venvs.LOG_TAIL_CHARS:]
+            info = cached
+        else:
+            info.seconds = cached.seconds
     if info.status is InstallStatus.OK:
         link_self(Path(venv))
     return info
@@ -142,7 +156,9 @@ def run_probe(venv: Path, cell: str, out: Path, families: Iterable[str] = (), pr
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     env.update(probe_env())
     out.unlink(missing_ok=True)
+    before = record.snapshot(out)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout * 4 + 120)
+    settle(out, cell, [], InstallInfo(InstallStatus.EXISTING), proc.returncode, before)
     if not out.is_file():
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
         raise EnvironmentProblem(f"`vlmcompat probe` wrote no result in {venv} (exit {proc.returncode}): "
@@ -170,24 +186,43 @@ def failed_install(name: str, requirements: Sequence[str], info: InstallInfo) ->
 
 
 def record_install_failure(out: Path, name: str, requirements: Sequence[str], info: InstallInfo) -> CellResult:
+    """The cell could not be installed: recorded (a ``network`` failure beside a finished run, see
+    :mod:`vlmcompat.matrix.record`; any other failure is this cell's outcome)."""
     result = failed_install(name, requirements, info)
-    write_json_atomic(out, result.to_dict())
+    record.place(out, result)
     return result
 
 
-def record_missing_results(out: Path, name: str, requirements: Sequence[str], info: InstallInfo) -> CellResult | None:
-    """After the probe command: if it left no readable result, record that it crashed."""
-    try:
-        load_cell(out)
-        return None
-    except ResultsError as exc:
-        problem = str(exc)
-    crash = ProbeResult(probe=CRASH_PROBE, family=ENVIRONMENT, mode=Mode.NATIVE, status=Status.CRASH,
-                        reason=f"`python -m vlmcompat probe` wrote no usable results ({problem}); "
-                               "see this cell's session log")
-    result = CellResult(cell=name, versions=requested_versions(requirements), install=info, results=[crash])
-    write_json_atomic(out, result.to_dict())
-    return result
+INTERRUPT_CODES = (130, 143, -2, -15)  # SIGINT/SIGTERM: exited as interrupted, or killed by them
+
+
+def settle(out: Path, name: str, requirements: Sequence[str], info: InstallInfo, exit_code: int,
+           before: tuple) -> tuple[CellResult | None, str | None]:
+    """After the probe command exited with ``exit_code``: (the record written here, if any; a problem
+    to report, if any). ``before`` is :func:`vlmcompat.matrix.record.snapshot` taken before it ran.
+
+    A command that died mid-run left its partial file: closed as ``crashed``. One that died before
+    it started the run (a cell where ``python -m vlmcompat`` cannot even start) gets a ``crashed``
+    record with one ``probe-command`` crash. An interruption was recorded by the command itself.
+    """
+    crashed = record.close_crashed(out, exit_code)
+    if crashed is not None:
+        assert crashed.run is not None
+        return crashed, f"cell {name}: {crashed.run.reason}; recorded as crashed"
+    if exit_code in INTERRUPT_CODES:
+        return None, f"cell {name}: interrupted (the probe command {record.describe_exit(exit_code)})"
+    if exit_code in (0, 1) and record.snapshot(out) != before:
+        return None, None  # the run ended and placed its record (or reused cached results)
+    if exit_code == 0:
+        return None, None  # nothing to record (e.g. --list)
+    if exit_code == 2:
+        return None, f"cell {name}: the probe command refused its arguments (exit 2); see its message above"
+    reason = f"the probe command {record.describe_exit(exit_code)} before it ran any probe; see this cell's log"
+    crash = ProbeResult(probe=CRASH_PROBE, family=ENVIRONMENT, mode=Mode.NATIVE, status=Status.CRASH, reason=reason)
+    run = RunInfo(RunState.CRASHED, started=now_iso(), ended=now_iso(), reason=reason)
+    result = CellResult(cell=name, versions=requested_versions(requirements), install=info, results=[crash], run=run)
+    record.place(out, result)
+    return result, f"cell {name}: {reason}; recorded as crashed"
 
 
 def describe_failure(name: str, requirements: Sequence[str], info: InstallInfo) -> str:

@@ -10,7 +10,8 @@ the cell's own packages come first on ``sys.path``. A cell may ask for its own t
 :mod:`vlmcompat.matrix.cell` builds every cell through this module, for the noxfile
 (``nox -s matrix``), ``vlmcompat gate --requirements`` and ``bisect`` alike. Install failures
 are classified (not-found, unresolvable, network, build-failed) so that a
-missing release is never reported as an incompatibility.
+missing release is never reported as an incompatibility; without the network (``UV_OFFLINE``,
+``--offline``, an unreachable index) a failure is ``network`` whatever the resolver says.
 """
 
 from __future__ import annotations
@@ -137,19 +138,32 @@ def uv_install_args(requirements: list[str]) -> list[str]:
 
 _CLASSIFIERS: list[tuple[InstallStatus, re.Pattern[str]]] = [
     (InstallStatus.NETWORK, re.compile(r"(dns error|Failed to fetch|Connection (refused|reset)|timed out|"
-                                       r"failed to lookup address|Network is unreachable|tcp connect error)", re.I)),
+                                       r"failed to lookup address|Network is unreachable|tcp connect error|"
+                                       r"network was disabled|was not found in the cache|"
+                                       r"needs to be downloaded from a registry)", re.I)),
     (InstallStatus.NOT_FOUND, re.compile(r"(there is no version of|no matching distribution|"
                                          r"not found in the package registry|only .* (is|are) available)", re.I)),
     (InstallStatus.BUILD_FAILED, re.compile(r"(Failed to build|failed to build|Build backend failed)", re.I)),
     (InstallStatus.UNRESOLVABLE, re.compile(r"(No solution found|ResolutionImpossible|unsatisfiable)", re.I)),
 ]
+_TRUE = ("1", "true", "yes", "on")
 
 
-def classify_install_failure(log: str) -> InstallStatus:
+def offline_requested(extra: list[str] | None = None) -> bool:
+    """Whether uv runs without the network: ``--offline``, or ``UV_OFFLINE`` in the environment."""
+    return "--offline" in (extra or []) or os.environ.get("UV_OFFLINE", "").strip().lower() in _TRUE
+
+
+def classify_install_failure(log: str, offline: bool = False) -> InstallStatus:
+    """What a failed ``uv pip install`` means, from uv's own words. Without the network a resolver's
+    "no solution" only says the cache lacks something: that is ``network``, never ``unresolvable``
+    or ``not-found``."""
     for status, pattern in _CLASSIFIERS:
         if pattern.search(log):
+            if offline and status in (InstallStatus.NOT_FOUND, InstallStatus.UNRESOLVABLE):
+                return InstallStatus.NETWORK
             return status
-    return InstallStatus.ERROR
+    return InstallStatus.NETWORK if offline else InstallStatus.ERROR
 
 
 def uv_bin() -> str:
@@ -172,11 +186,12 @@ def pip_install(venv: Path, requirements: list[str], extra: list[str] | None = N
            *(extra or [])]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     log = proc.stdout + proc.stderr
+    offline = offline_requested(extra)
     if proc.returncode != 0:
-        return InstallInfo(classify_install_failure(log), time.perf_counter() - start, log[-LOG_TAIL_CHARS:])
+        return InstallInfo(classify_install_failure(log, offline), time.perf_counter() - start, log[-LOG_TAIL_CHARS:])
     if not wants_own_torch(requirements):
         share_torch(Path(venv))
-    return InstallInfo(InstallStatus.OK, time.perf_counter() - start, log[-LOG_TAIL_CHARS:])
+    return InstallInfo(InstallStatus.OK, time.perf_counter() - start, log[-LOG_TAIL_CHARS:], offline=offline)
 
 
 def make(venv: Path, python: str | None = None) -> InstallInfo | None:

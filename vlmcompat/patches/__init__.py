@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from vlmcompat.errors import PatchError, UsageError
+from vlmcompat.errors import UsageError
 
 log = logging.getLogger("vlmcompat.patch")
 
@@ -93,6 +93,7 @@ BUILTIN = (
 
 _lock = threading.RLock()
 _applied: dict[str, list[tuple[Any, str, Any, Any]]] = {}  # patch -> [(owner, attr, original, new)]
+_left: dict[str, list[tuple[Any, str, Any, Any]]] = {}  # reverted patch -> what other code had replaced
 _reasons: dict[str, str] = {}
 
 
@@ -148,41 +149,71 @@ def apply(names: list[str] | None = None) -> dict[str, str]:
         return status()
 
 
+def _current(owner: Any, attr: str) -> Any:
+    return owner.__dict__.get(attr, _MISSING) if isinstance(owner, type) else getattr(owner, attr, _MISSING)
+
+
+def _target(owner: Any, attr: str) -> str:
+    return f"{getattr(owner, '__name__', owner)}.{attr}"
+
+
+def _restore(entries: list[tuple[Any, str, Any, Any]]) -> list[tuple[Any, str, Any, Any]]:
+    """Put back every original whose attribute still holds vlmcompat's replacement; the rest is returned."""
+    left = []
+    for owner, attr, original, new in reversed(entries):
+        current = _current(owner, attr)
+        if current is not new and current is not original:
+            left.append((owner, attr, original, new))
+            continue
+        if original is _MISSING:
+            if current is not _MISSING:
+                delattr(owner, attr)
+        else:
+            setattr(owner, attr, original)
+        log.info("vlmcompat: reverted %s", _target(owner, attr))
+    return list(reversed(left))
+
+
 def revert(names: list[str] | None = None) -> dict[str, str]:
-    """Restore every recorded original exactly; returns :func:`status`."""
+    """Restore every recorded original exactly (what other code replaced since is left and named);
+    returns :func:`status`."""
     with _lock:
         _check_names(names, [patch.name for patch in builtin_patches()])
-        for name in list(_applied):
+        for name in sorted(set(_applied) | set(_left)):
             if names is not None and name not in names:
                 continue
-            for owner, attr, original, new in reversed(_applied[name]):
-                current = owner.__dict__.get(attr, _MISSING) if isinstance(owner, type) \
-                    else getattr(owner, attr, _MISSING)
-                if current is not new:
-                    raise PatchError(
-                        f"cannot revert {name}: {getattr(owner, '__name__', owner)}.{attr} was changed by someone "
-                        "else after vlmcompat patched it; revert that change first"
-                    )
-                if original is _MISSING:
-                    delattr(owner, attr)
-                else:
-                    setattr(owner, attr, original)
-                log.info("vlmcompat: reverted %s.%s", getattr(owner, "__name__", owner), attr)
-            del _applied[name]
+            left = _restore(_applied.pop(name, []) + _left.pop(name, []))
+            if left:
+                _left[name] = left
+                targets = ", ".join(_target(o, a) for o, a, _, _ in left)
+                _reasons[name] = (f"reverted except {targets}: changed by other code after vlmcompat patched it, "
+                                  "left as that code set it")
+                log.warning("vlmcompat: patch %s %s", name, _reasons[name])
+            else:
+                _reasons.pop(name, None)
         return status()
 
 
 def status() -> dict[str, str]:
-    """``{patch name: "applied (N replacements)" | "not applied: <reason>" | "not applied"}``."""
+    """``{patch name: "applied: X.forward, ..." | "not applied: <reason>" | "reverted except ..." |
+    "not applied"}``."""
     with _lock:
         out = {}
         for patch in builtin_patches():
             if patch.name in _applied:
-                targets = ", ".join(f"{getattr(o, '__name__', o)}.{a}" for o, a, _, _ in _applied[patch.name])
-                out[patch.name] = f"applied: {targets}"
+                out[patch.name] = "applied: " + ", ".join(_target(o, a) for o, a, _, _ in _applied[patch.name])
             else:
                 out[patch.name] = _reasons.get(patch.name, "not applied")
         return out
+
+
+def reset() -> dict[str, str]:
+    """Revert, then forget whatever other code left in place (tests; a process that starts over)."""
+    with _lock:
+        revert()
+        _left.clear()
+        _reasons.clear()
+        return status()
 
 
 def is_applied(name: str) -> bool:

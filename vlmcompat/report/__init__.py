@@ -109,6 +109,8 @@ def outcome(cell: CellResult, native: ProbeResult | None, patched: ProbeResult |
     if native is None and patched is None:
         return Outcome.NOT_RUN
     final = patched if patched is not None else native
+    if final.status is Status.INTERRUPTED:
+        return Outcome.NOT_RUN  # stopped by SIGINT/SIGTERM: no verdict
     if final.status in BAD:
         return Outcome.FAILING
     if native is not None and native.status is Status.PASS:

@@ -48,7 +48,10 @@ def install_text(cell: CellResult) -> str:
     status = cell.install.status.value
     if install_failed(cell):
         return f"{INSTALL_FAILED} {status}"
-    return f"{status} {cell.install.seconds:.1f}s" if cell.install.seconds else status
+    text = f"{status} {cell.install.seconds:.1f}s" if cell.install.seconds else status
+    notes = [word for word, on in (("offline", cell.install.offline), ("reused", cell.cache and cell.cache.reused))
+             if on]
+    return " · ".join([text, *notes])
 
 
 def cells_section(cells: list[CellResult]) -> list[str]:

@@ -27,6 +27,8 @@ def _testcase(suite: ET.Element, cell: str, result: ProbeResult) -> None:
         child.text = detail
     elif result.status is Status.SKIP:
         ET.SubElement(case, "skipped", message=result.reason or "not applicable")
+    elif result.status is Status.INTERRUPTED:
+        ET.SubElement(case, "skipped", message=result.reason or "interrupted")
 
 
 def _suite(root: ET.Element, cell: CellResult) -> None:

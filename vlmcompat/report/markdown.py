@@ -26,8 +26,9 @@ LEGEND = (
 )
 DETAILS_LEGEND = (
     "One entry per probe, *native → patched*: ✅ pass · ❌ fail with a known issue (linked) · "
-    "💥 unexpected error · ⏭ skipped (the reason is in compat.json) · ⏱ timeout · ☠ crash · "
-    "🚫 not installed · — not run."
+    "💥 unexpected error · ⏭ skipped (the reason is in compat.json) · ⏱ timeout · ☠ crash · ⏸ interrupted · "
+    "🚫 not installed · — not run. Install *reused*: results from the result cache; *offline*: the package "
+    "index was unreachable."
 )
 PICTURE_HINT = ("*The picture of this table (`compat.svg`) is drawn when matplotlib is installed: "
                 "`pip install 'vlmcompat[report]'`, then run `vlmcompat report` again.*")
@@ -101,8 +102,13 @@ def problems(cells: list[CellResult]) -> list[str]:
             tail = [ln.strip() for ln in cell.install.log_tail.strip().splitlines() if ln.strip()]
             last = f": `{tail[-1]}`" if tail else ""
             lines.append(f"- **{cell.cell}**: {INSTALL_FAILED} install {cell.install.status.value}{last}")
+        if cell.later_run:
+            later = cell.later_run
+            lines.append(f"- **{cell.cell}**: a later run did not finish ({later.get('reason') or later.get('state')}"
+                         f", {later.get('results', 0)} of {later.get('tasks', 0)} results, `{later.get('file')}`); "
+                         "the row shows the run before it")
         for r in cell.results:
-            if r.status in (Status.ERROR, Status.TIMEOUT, Status.CRASH):
+            if r.status in (Status.ERROR, Status.TIMEOUT, Status.CRASH, Status.INTERRUPTED):
                 why = r.reason or (f"{r.error.type}: {r.error.message.splitlines()[0]}" if r.error else "")
                 lines.append(f"- **{cell.cell}** {r.probe} · {r.family} ({r.mode.value}): "
                              f"{MARKS[r.status]} {r.status.value}" + (f" — {why}" if why else ""))

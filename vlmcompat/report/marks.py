@@ -16,6 +16,7 @@ MARKS = {
     Status.SKIP: "⏭",
     Status.TIMEOUT: "⏱",
     Status.CRASH: "☠",
+    Status.INTERRUPTED: "⏸",
 }
 INSTALL_FAILED = "🚫"
 NOT_RUN = "—"

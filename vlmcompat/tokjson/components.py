@@ -43,6 +43,24 @@ INTRODUCED: dict[tuple[str, str], Version] = {
 }
 
 
+# slot -> every component type some tokenizers release reads (the "type" each class writes, listed
+# by serialising every class of tokenizers 0.23.3's normalizers / pre_tokenizers / decoders /
+# processors / models; the older releases' types are a subset, see INTRODUCED). Anything else is
+# unknown to every release, and migration refuses it by name and path.
+KNOWN: dict[str, frozenset[str]] = {
+    "normalizer": frozenset({"BertNormalizer", "ByteLevel", "Lowercase", "NFC", "NFD", "NFKC", "NFKD", "Nmt",
+                             "Precompiled", "Prepend", "Replace", "Sequence", "Strip", "StripAccents"}),
+    "pre_tokenizer": frozenset({"BertPreTokenizer", "ByteLevel", "CharDelimiterSplit", "Digits", "FixedLength",
+                                "Metaspace", "Punctuation", "Sequence", "Split", "UnicodeScripts", "Whitespace",
+                                "WhitespaceSplit"}),
+    "model": frozenset({"BPE", "Unigram", "WordLevel", "WordPiece"}),
+    "post_processor": frozenset({"BertProcessing", "ByteLevel", "RobertaProcessing", "Sequence",
+                                 "TemplateProcessing"}),
+    "decoder": frozenset({"BPEDecoder", "ByteFallback", "ByteLevel", "CTC", "Fuse", "Metaspace", "Replace",
+                          "Sequence", "Strip", "WordPiece"}),
+}
+
+
 @dataclass
 class Component:
     slot: str  # normalizer | pre_tokenizer | model | post_processor | decoder

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,11 +90,16 @@ def read(path: str | os.PathLike[str]) -> Doc:
 
 
 def migrate_file(src: str | os.PathLike[str], dst: str | os.PathLike[str],
-                 target: str | Version | None = None) -> Migration:
-    """Read ``src``, migrate, write ``dst`` atomically (only when the migration succeeded)."""
+                 target: str | Version | None = None,
+                 check: Callable[[str, Version], None] | None = None) -> Migration:
+    """Read ``src``, migrate, write ``dst`` atomically (only when the migration succeeded and
+    ``check(text, target)``, if given, accepted the text: it raises MigrationError otherwise)."""
     result = migrate(read(src), target)
+    text = dumps(result.document)
+    if check is not None:
+        check(text, result.target)
     dst = Path(dst)
     tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
-    tmp.write_text(dumps(result.document), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, dst)
     return result

@@ -14,6 +14,7 @@ default or provably changes nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ from packaging.version import Version
 
 from vlmcompat.errors import MigrationError
 from vlmcompat.tokjson import equivalence
-from vlmcompat.tokjson.components import INTRODUCED, find, model_of, walk
+from vlmcompat.tokjson.components import INTRODUCED, KNOWN, SEQUENCE_KEYS, SLOTS, find, model_of, walk
 
 Doc = dict[str, Any]
 
@@ -52,6 +53,30 @@ def known_top_level(doc: Doc, target: Version) -> str | None:
     unknown = [key for key in doc if key not in TOP_LEVEL_KEYS]
     if unknown:
         raise _refuse(target, f"top-level key(s) {', '.join(unknown)}", "are unknown to every tokenizers release")
+    return None
+
+
+def known_components(doc: Doc, target: Version) -> str | None:
+    """A component whose type no tokenizers release knows, or one without a type, cannot be read by
+    any release: refused by its type and its path in the JSON, never passed through."""
+    for slot in SLOTS:
+        if doc.get(slot) is not None and not isinstance(doc[slot], dict):
+            raise MigrationError(f"cannot migrate: {slot} is {json.dumps(doc[slot])[:40]}, not a component "
+                                 "object or null; no tokenizers release can read it, fix the file")
+    for comp in walk(doc):
+        children = comp.data.get(SEQUENCE_KEYS.get(comp.slot, ""), [])
+        if comp.type == "Sequence" and (not isinstance(children, list) or
+                                        not all(isinstance(c, dict) for c in children)):
+            raise MigrationError(f"cannot migrate: the {comp.slot} Sequence at {comp.path} must list component "
+                                 "objects; no tokenizers release can read it, fix the file")
+        if comp.slot == "model" and "type" not in comp.data:
+            continue  # files from before models were tagged: the model's fields say what it is
+        if not isinstance(comp.data.get("type"), str):
+            raise MigrationError(f"cannot migrate: the {comp.slot} at {comp.path} has no type; "
+                                 "no tokenizers release can read it, fix the file")
+        if comp.type not in KNOWN[comp.slot]:
+            raise MigrationError(f"cannot migrate: {comp.slot} type {comp.type!r} at {comp.path} is unknown to "
+                                 f"every tokenizers release (known: {', '.join(sorted(KNOWN[comp.slot]))})")
     return None
 
 
@@ -177,6 +202,7 @@ def metaspace_prepend_scheme_required(doc: Doc, target: Version) -> str | None:
 
 RULES: tuple[Rule, ...] = (
     Rule("known-top-level", Version("9999"), "refuse unknown top-level keys", known_top_level),
+    Rule("known-components", Version("9999"), "refuse component types no release knows", known_components),
     Rule("component-types", Version("9999"), "refuse component types newer than the target", component_types),
     Rule("bpe-merges-as-strings", Version("0.20.0"), "BPE merges as 'a b' strings", bpe_merges_as_strings),
     Rule("bpe-ignore-merges", Version("0.19.1"), "drop BPE ignore_merges", bpe_ignore_merges),

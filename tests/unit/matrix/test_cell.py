@@ -5,8 +5,19 @@ import json
 from pathlib import Path
 
 from vlmcompat.matrix import cell as cells
+from vlmcompat.matrix import record
 from vlmcompat.matrix.spec import parse
-from vlmcompat.results import ENVIRONMENT, InstallInfo, InstallStatus, Status, load_cell
+from vlmcompat.results import (
+    ENVIRONMENT,
+    CellResult,
+    InstallInfo,
+    InstallStatus,
+    Mode,
+    ProbeResult,
+    RunState,
+    Status,
+    load_cell,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -53,23 +64,52 @@ def test_requested_versions_label_specifiers_and_newest():
     assert versions["trl"] == "0.19.1" and "datasets" not in versions
 
 
-def test_missing_results_become_a_crash_record(tmp_path):
+def test_a_command_that_died_before_running_becomes_a_crash_record(tmp_path):
     c = spec('[[cell]]\nname = "x"\ntransformers = "4.44.0"\n')
     out = tmp_path / "x.json"
-    recorded = cells.record_missing_results(out, c.name, c.requirements, InstallInfo(InstallStatus.OK, 0.3, ""))
-    assert recorded is not None
-    (crash,) = load_cell(out).results
+    before = record.snapshot(out)
+    recorded, problem = cells.settle(out, c.name, c.requirements, InstallInfo(InstallStatus.OK, 0.3, ""), 1, before)
+    assert recorded is not None and problem == ("cell x: the probe command exited with status 1 before it ran any "
+                                                "probe; see this cell's log; recorded as crashed")
+    back = load_cell(out)
+    (crash,) = back.results
     assert crash.status is Status.CRASH and crash.probe == cells.CRASH_PROBE and crash.family == ENVIRONMENT
-    assert "no such file" in crash.reason
+    assert back.run.state is RunState.CRASHED
 
 
-def test_existing_results_are_kept(tmp_path):
+def test_a_record_the_command_placed_is_kept(tmp_path):
     out = tmp_path / "x.json"
+    before = record.snapshot(out)
     data = {"schema_version": 1, "cell": "x", "versions": {}, "install": {"status": "ok"},
             "results": [{"probe": "model-class", "family": "instructblip-t5", "mode": "native", "status": "pass"}]}
     out.write_text(json.dumps(data))
-    assert cells.record_missing_results(out, "x", [], InstallInfo(InstallStatus.OK)) is None
-    assert load_cell(out).results[0].probe == "model-class"
+    assert cells.settle(out, "x", [], InstallInfo(InstallStatus.OK), 0, before) == (None, None)
+    assert json.loads(out.read_text()) == data
+
+
+def test_a_command_that_died_mid_run_is_closed_as_crashed(tmp_path):
+    out = tmp_path / "x.json"
+    previous = {"schema_version": 1, "cell": "x", "versions": {}, "install": {"status": "ok"}, "results": []}
+    out.write_text(json.dumps(previous))
+    before = record.snapshot(out)
+    cell = CellResult("x", install=InstallInfo(InstallStatus.OK))
+    rec = record.CellRecord(out, cell, [("a", "*", "native"), ("b", "*", "native"), ("c", "*", "native")])
+    rec.add(ProbeResult("a", "*", Mode.NATIVE, Status.PASS))
+    _, problem = cells.settle(out, "x", [], InstallInfo(InstallStatus.OK), -9, before)
+    assert problem == "cell x: the probe command killed by signal SIGKILL after 1 of 3 tasks; recorded as crashed"
+    back = load_cell(out)
+    assert [(r.probe, r.status.value) for r in back.results] == [("a", "pass"), ("probe-command", "crash")]
+    assert [t.probe for t in back.run.not_run] == ["b", "c"] and back.run.state is RunState.CRASHED
+    assert not record.partial_path(out).exists()
+
+
+def test_interrupted_and_refused_commands_record_nothing(tmp_path):
+    out = tmp_path / "x.json"
+    before = record.snapshot(out)
+    assert cells.settle(out, "x", [], InstallInfo(), 130, before)[1] == \
+        "cell x: interrupted (the probe command exited with status 130)"
+    assert cells.settle(out, "x", [], InstallInfo(), 2, before)[1].startswith("cell x: the probe command refused")
+    assert not out.exists()
 
 
 def test_link_self_makes_this_vlmcompat_importable(tmp_path):
