@@ -116,7 +116,7 @@ def _compare(label: str, run_variant, ref_losses, ref_lora, metrics: Metrics) ->
 def run(family: str, mode: Mode) -> Metrics:
     require_class(family)
     expanded = processor_expands()
-    probe_model = tiny.build(family, seed=0, image_token=expanded)
+    probe_model = tiny.model(family, seed=0, image_token=expanded)
     if not getattr(probe_model, "supports_gradient_checkpointing", False):
         raise ProbeSkipped(f"{type(probe_model).__name__} does not support gradient checkpointing here")
     chosen = variants(probe_model)

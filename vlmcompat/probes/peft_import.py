@@ -94,7 +94,9 @@ def fallback_metrics() -> Metrics:
     import transformers
 
     from vlmcompat import lora_fallback
+    from vlmcompat.tiny import cache
 
+    cache.one_thread()
     torch.manual_seed(0)
     config = transformers.T5Config(vocab_size=64, d_model=16, d_kv=4, d_ff=32, num_layers=1, num_decoder_layers=1,
                                    num_heads=2, decoder_start_token_id=0, pad_token_id=0, dropout_rate=0.0)

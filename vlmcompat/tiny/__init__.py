@@ -1,8 +1,9 @@
 """Tiny random models per family, and the batches each family's processor produces.
 
 A *family* is a model class plus a language-model kind, named as on the command line
-(``--family instructblip-t5``). ``build(family)`` and ``make_batch(family, expanded)`` are the
-only entry points probes use, so adding a family means adding a :class:`Family` here.
+(``--family instructblip-t5``). ``build(family)`` makes a fresh model; probes take theirs from
+``model(family)`` (equal to ``build``, computed as :mod:`vlmcompat.tiny.cache` says) and their
+inputs from ``make_batch(family, expanded)``, so adding a family means adding a :class:`Family` here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vlmcompat.errors import UsageError
+from vlmcompat.tiny import cache
 from vlmcompat.tiny import tinyllava as _tinyllava  # no heavy imports: only its LoRA target names
 
 
@@ -78,8 +80,20 @@ def class_available(family: str) -> bool:
 
 
 def build(family: str, seed: int = 0, image_token: bool = False):
+    """A freshly built, seeded tiny model of ``family`` in eval mode."""
     fam = get(family)
     return _resolve(fam.builder)(fam.lm, seed=seed, image_token=image_token)
+
+
+def model(family: str, seed: int = 0, image_token: bool = False):
+    """The probes' tiny model: equal to ``build(family, seed, image_token)``, on one thread."""
+    cache.one_thread()
+    return build(family, seed=seed, image_token=image_token)
+
+
+def config(family: str, image_token: bool = False):
+    """The config of ``model(family, image_token=image_token)``."""
+    return model(family, image_token=image_token).config
 
 
 def make_batch(family: str, expanded: bool, seed: int = 0) -> dict[str, Any]:
