@@ -71,6 +71,29 @@ def test_a_copy_equals_a_fresh_build_and_leaves_the_same_rng_state(family, image
     assert torch.equal(after_first, after_fresh) and torch.equal(after_second, after_fresh)
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_deep_copy_copies_what_copy_deepcopy_copies(family):
+    import copy
+
+    model = tiny.build(family, image_token=True)
+    fast, slow = cache.deep_copy(model), copy.deepcopy(model)
+    for (name, a), (_, b), (_, orig) in zip(fast.named_modules(), slow.named_modules(), model.named_modules()):
+        assert type(a) is type(b) and list(vars(a)) == list(vars(b)), name
+        for attr, value in vars(a).items():
+            assert type(value) is type(vars(b)[attr]), f"{name}.{attr}"
+            if isinstance(value, (dict, list, torch.Tensor)) or hasattr(value, "to_dict"):
+                assert value is not vars(orig)[attr], f"{name}.{attr} is shared with the original"
+    _same_weights(fast, slow)
+    assert _tied(fast) == _tied(slow) == _tied(model)
+
+
+def test_a_hook_on_a_copy_stays_on_the_copy():
+    copy_ = tiny.model("blip2-opt")
+    copy_.get_input_embeddings().register_forward_hook(lambda *a: None)
+    copy_.enable_input_require_grads()
+    assert not tiny.model("blip2-opt").get_input_embeddings()._forward_hooks
+
+
 def test_copies_share_no_tensor_and_no_config_with_each_other():
     a, b = tiny.model("blip2-opt"), tiny.model("blip2-opt")
     ptrs = {t.data_ptr() for t in a.state_dict().values()}
