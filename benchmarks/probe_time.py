@@ -11,7 +11,9 @@ shadowed) and the probe command's bytecode cache (``matrix.cell.probe_env``). Ru
 (repeat × interpreter × revision, the revision order alternating) so load on a shared machine
 falls on every revision alike; the tables show medians over ``--repeat`` runs and each
 revision's ratio to the first. *Probe s* is the sum of the results' ``seconds`` (what a cell
-reports); *wall s* adds starting the CLI and the worker (imports). Verdicts (status and issue of
+reports); *cpu s* the CPU time (user + system) of the whole probe command and every process it
+started, which the machine's load inflates far less than it does seconds on the clock; *wall s*
+adds starting the CLI and the worker (imports) to probe s. Verdicts (status and issue of
 every probe × family × mode) are compared with the first revision's, and so are the metrics
 (differences in reported numbers are listed, never hidden).
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -81,18 +84,24 @@ def check_import(python: str, tree: Path) -> None:
 def run_once(python: str, tree: Path, selection: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cell.json"
-        start = time.perf_counter()
+        start, used = time.perf_counter(), _children_cpu()
         proc = subprocess.run([python, "-m", "vlmcompat", "probe", "--json", str(out), *selection], cwd=tree,
                               env=run_env(tree), capture_output=True, text=True)
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, _children_cpu() - used
         if not out.is_file():
             sys.exit(f"{python} in {tree} wrote no result (exit {proc.returncode}): {proc.stderr[-600:]}")
         cell = json.loads(out.read_text())
     per_probe: dict[str, float] = defaultdict(float)
     for r in cell["results"]:
         per_probe[r["probe"]] += r["seconds"] or 0.0
-    return {"wall": wall, "probe": sum(per_probe.values()), "per_probe": dict(per_probe),
+    return {"wall": wall, "cpu": cpu, "probe": sum(per_probe.values()), "per_probe": dict(per_probe),
             "versions": cell["versions"], "results": cell["results"]}
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process and their children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def key(r: dict) -> tuple[str, str, str]:
@@ -128,16 +137,19 @@ def tables(runs: dict[tuple[str, str], list[dict]], revs: list[str], pythons: li
     for python in pythons:
         first = runs[(python, revs[0])]
         base = statistics.median(r["probe"] for r in first)
+        base_cpu = statistics.median(r["cpu"] for r in first)
         rows = []
         for rev in revs:
             these = runs[(python, rev)]
             probe = statistics.median(r["probe"] for r in these)
             wall = statistics.median(r["wall"] for r in these)
+            cpu = statistics.median(r["cpu"] for r in these)
             verdicts, metrics = differences(first[0]["results"], these[0]["results"])
-            rows.append([rev, f"{probe:.1f}", f"{wall:.1f}", f"{probe / base:.3f}", len(verdicts), len(metrics)])
+            rows.append([rev, f"{probe:.1f}", f"{probe / base:.3f}", f"{cpu:.1f}", f"{cpu / base_cpu:.3f}",
+                         f"{wall:.1f}", len(verdicts), len(metrics)])
         out.append(f"{python} ({stack_label(first[0])}), median of {len(first)}")
-        out.append(tabulate(rows, ["rev", "probe s", "wall s", "× first", "verdict changes", "metric changes"],
-                            tablefmt="github"))
+        out.append(tabulate(rows, ["rev", "probe s", "× first", "cpu s", "× first", "wall s", "verdict changes",
+                                   "metric changes"], tablefmt="github"))
         probes = sorted({p for r in first for p in r["per_probe"]}, key=lambda p: -first[0]["per_probe"][p])
         rows = [[p, *(f"{statistics.median(r['per_probe'].get(p, 0.0) for r in runs[(python, rev)]):.2f}"
                       for rev in revs)] for p in probes]
@@ -176,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
                     run = run_once(python, trees[rev], selection)
                     runs[(python, rev)].append(run)
                     print(f"[{i + 1}/{args.repeat}] {rev} {stack_label(run)}: probe {run['probe']:.1f} s, "
-                          f"wall {run['wall']:.1f} s", file=sys.stderr, flush=True)
+                          f"cpu {run['cpu']:.1f} s, wall {run['wall']:.1f} s", file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if args.json:

@@ -103,15 +103,18 @@ def test_copies_share_no_tensor_and_no_config_with_each_other():
 
 
 def test_training_a_copy_does_not_reach_the_next_copy():
-    model = tiny.model("llava", image_token=True)
-    batch = tiny.make_batch("llava", expanded=True)
+    from vlmcompat.probes.common import processor_expands
+
+    expanded = processor_expands()  # the format the installed LLaVA takes
+    model = tiny.model("llava", image_token=expanded)
+    batch = tiny.make_batch("llava", expanded=expanded)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
     model.train()
     model(**batch).loss.backward()
     optimizer.step()
     with torch.no_grad():
         next(model.parameters()).fill_(float("nan"))
-    _same_weights(tiny.model("llava", image_token=True), tiny.build("llava", image_token=True))
+    _same_weights(tiny.model("llava", image_token=expanded), tiny.build("llava", image_token=expanded))
 
 
 @pytest.mark.parametrize("probe_name", ["training-step", "nan-loss"])
