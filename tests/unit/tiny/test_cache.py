@@ -19,6 +19,12 @@ from vlmcompat.results import Mode  # noqa: E402
 from vlmcompat.tiny import cache  # noqa: E402
 
 FAMILIES = list(tiny.FAMILIES)
+
+
+def available(family: str) -> str:
+    if not tiny.class_available(family):
+        pytest.skip(f"this transformers has no {tiny.get(family).model_class}")
+    return family
 CONSTRUCTION = {"__init__", "__new__", "_init_weights", "init_weights", "post_init", "_from_config"}
 
 
@@ -54,6 +60,7 @@ def digest(model) -> str:
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("image_token", [False, True])
 def test_a_copy_equals_a_fresh_build_and_leaves_the_same_rng_state(family, image_token):
+    available(family)
     cache.clear()
     first = tiny.model(family, image_token=image_token)  # builds the master
     after_first = torch.get_rng_state()
@@ -75,6 +82,7 @@ def test_a_copy_equals_a_fresh_build_and_leaves_the_same_rng_state(family, image
 def test_deep_copy_copies_what_copy_deepcopy_copies(family):
     import copy
 
+    available(family)
     model = tiny.build(family, image_token=True)
     fast, slow = cache.deep_copy(model), copy.deepcopy(model)
     for (name, a), (_, b), (_, orig) in zip(fast.named_modules(), slow.named_modules(), model.named_modules()):
@@ -105,16 +113,16 @@ def test_copies_share_no_tensor_and_no_config_with_each_other():
 def test_training_a_copy_does_not_reach_the_next_copy():
     from vlmcompat.probes.common import processor_expands
 
-    expanded = processor_expands()  # the format the installed LLaVA takes
-    model = tiny.model("llava", image_token=expanded)
-    batch = tiny.make_batch("llava", expanded=expanded)
+    expanded = processor_expands()  # the format the installed BLIP-2 takes
+    model = tiny.model("blip2-opt", image_token=expanded)
+    batch = tiny.make_batch("blip2-opt", expanded=expanded)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
     model.train()
     model(**batch).loss.backward()
     optimizer.step()
     with torch.no_grad():
         next(model.parameters()).fill_(float("nan"))
-    _same_weights(tiny.model("llava", image_token=expanded), tiny.build("llava", image_token=expanded))
+    _same_weights(tiny.model("blip2-opt", image_token=expanded), tiny.build("blip2-opt", image_token=expanded))
 
 
 @pytest.mark.parametrize("probe_name", ["training-step", "nan-loss"])
@@ -137,28 +145,28 @@ def test_a_probe_that_trains_leaves_the_master_untouched(probe_name):
 
 
 def test_config_and_model_type_copy_nothing_they_should_not():
-    config = tiny.config("instructblip-t5", image_token=True)
-    assert config is not tiny.config("instructblip-t5", image_token=True)
-    assert config.to_dict() == tiny.build("instructblip-t5", image_token=True).config.to_dict()
-    assert tiny.model_type("instructblip-t5").__name__ == "InstructBlipForConditionalGeneration"
+    config = tiny.config("blip2-t5", image_token=True)
+    assert config is not tiny.config("blip2-t5", image_token=True)
+    assert config.to_dict() == tiny.build("blip2-t5", image_token=True).config.to_dict()
+    assert tiny.model_type("blip2-t5").__name__ == "Blip2ForConditionalGeneration"
 
 
 def test_a_class_provided_under_the_family_name_gets_its_own_master(monkeypatch):
     import importlib
 
-    stock = tiny.model("llava")
+    stock = tiny.model("blip2-opt")
     # the module object builders import now (transformers 5 may replace it on a first lazy access)
     current = importlib.import_module("transformers")
-    original = current.LlavaForConditionalGeneration
+    original = current.Blip2ForConditionalGeneration
 
-    class Provided(original):  # what a backport does: a class under transformers' name
+    class Provided(original):  # a class under transformers' name, as a backport is
         pass
 
-    monkeypatch.setattr(current, "LlavaForConditionalGeneration", Provided)
-    provided = tiny.model("llava")
+    monkeypatch.setattr(current, "Blip2ForConditionalGeneration", Provided)
+    provided = tiny.model("blip2-opt")
     monkeypatch.undo()
     assert type(stock) is original and type(provided) is Provided
-    assert type(tiny.model("llava")) is original
+    assert type(tiny.model("blip2-opt")) is original
     _same_weights(provided, stock)
 
 
@@ -179,7 +187,7 @@ CHILD = """
 import hashlib, sys
 from vlmcompat import tiny
 h = hashlib.sha256()
-for name, tensor in tiny.model("instructblip-llama", image_token=True).state_dict().items():
+for name, tensor in tiny.model("blip2-opt", image_token=True).state_dict().items():
     h.update(name.encode())
     h.update(tensor.detach().contiguous().numpy().tobytes())
 print(h.hexdigest())
@@ -189,4 +197,21 @@ print(h.hexdigest())
 def test_weights_are_identical_in_another_process():
     root = Path(__file__).resolve().parents[3]  # this checkout's vlmcompat, not an installed one
     out = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, check=True, cwd=root)
-    assert out.stdout.strip().splitlines()[-1] == digest(tiny.build("instructblip-llama", image_token=True))
+    assert out.stdout.strip().splitlines()[-1] == digest(tiny.build("blip2-opt", image_token=True))
+
+
+def test_a_backported_class_is_copied_only_while_patches_provide_it():
+    from vlmcompat import patches
+
+    family = "instructblip-t5"
+    if tiny.class_available(family):
+        pytest.skip("this transformers has InstructBLIP: no backport is installed here")
+    patches.apply()
+    try:
+        copied, fresh = tiny.model(family), tiny.build(family)
+        assert type(copied) is type(fresh) and type(copied).__module__.startswith("vlmcompat.")
+        _same_weights(copied, fresh)
+    finally:
+        patches.revert()
+    with pytest.raises(AttributeError):
+        tiny.model(family)  # no master outlives the class
