@@ -3,12 +3,12 @@
 ``import peft`` and ``from transformers import Trainer`` (which imports peft whenever it is
 installed, as TRL and diffusers do) run in a fresh interpreter (``sys.executable``), so a
 half-imported peft never lingers in this process. That interpreter imports nothing from
-vlmcompat, so what it finds is a fact of the environment, the same for both modes: it runs
-once per process (about 5 s of imports) and both modes read its answer. A failure names the missing symbol, the
-module it was expected in, and the import path that met it. Native and patched modes run the
-same check; where peft cannot be imported, the patched mode proves that training proceeds
-anyway with vlmcompat's own LoRA (:mod:`vlmcompat.lora_fallback`): a tiny T5 gets LoRA layers,
-takes optimizer steps, and its adapter is saved in peft's format.
+vlmcompat, so what it finds is a fact of the environment, the same for both modes: it runs once
+per process (importing torch, transformers and peft again costs 5-12 s of CPU here) and both
+modes read its answer. A failure names the missing symbol, the module it was expected in, and
+the import path that met it. Where peft cannot be imported, the patched mode proves that
+training proceeds anyway with vlmcompat's own LoRA (:mod:`vlmcompat.lora_fallback`): a tiny T5
+gets LoRA layers, takes optimizer steps, and its adapter is saved in peft's format.
 """
 
 from __future__ import annotations

@@ -97,7 +97,7 @@ def deep_copy(obj: Any, memo: dict[int, Any] | None = None) -> Any:
     for name, value in obj.__dict__.items():
         if name == "_modules":
             state[name] = {k: None if m is None else deep_copy(m, memo) for k, m in value.items()}
-        elif isinstance(value, _ATOMS):
+        elif type(value) in _ATOMS:  # exactly the types copy.deepcopy returns as they are
             state[name] = value
         elif type(value) in _PLAIN_DICTS and not value:
             state[name] = type(value)()
