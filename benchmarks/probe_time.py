@@ -1,8 +1,9 @@
-"""Where a cell's probe time goes: versions of vlmcompat side by side, in one run, on the same interpreters.
+"""Where a cell's probe time goes: revisions of vlmcompat side by side, in one run, on the same interpreters.
 
     python benchmarks/probe_time.py --rev main --rev HEAD                     # this interpreter
     python benchmarks/probe_time.py --rev main --rev WORKTREE --python CELL/bin/python --repeat 3
     python benchmarks/probe_time.py --rev HEAD --probe trainer --family llava   # a slice
+    python benchmarks/probe_time.py --tables runs.json                         # tables of a --json file
 
 Each ``--rev`` (a git revision, or ``WORKTREE`` for the files as they are) is exported to a
 temporary folder; each run is ``python -m vlmcompat probe --json OUT`` in that folder with the
@@ -11,17 +12,14 @@ shadowed) and the probe command's bytecode cache (``matrix.cell.probe_env``). Ru
 (repeat × interpreter × revision, the revision order alternating) so load on a shared machine
 falls on every revision alike; the tables show medians over ``--repeat`` runs and each
 revision's ratio to the first. *Probe s* is the sum of the results' ``seconds`` (what a cell
-reports); *cpu s* the CPU time (user + system) of the whole probe command and every process it
-started, which the machine's load inflates far less than it does seconds on the clock; *wall s*
-adds starting the CLI and the worker (imports) to probe s. Verdicts (status and issue of
-every probe × family × mode) are compared with the first revision's, and so are the metrics
+reports; the first task pays the worker's imports of torch and transformers); *cpu s* the CPU
+time (user + system) of the whole probe command and every process it started, which the
+machine's load inflates far less than seconds on the clock; *wall s* the whole command. The
+verdicts (status and issue of every probe × family × mode) and the metrics of each revision are
+compared with the revision before it, and the repeats of each revision with each other
 (differences in reported numbers are listed, never hidden).
 
-Measured on the 2-core machine shared with other work; absolute seconds swing with its load,
-ratios within one run hold. Busiest cell: transformers 4.55.4, tokenizers 0.21.4, peft 0.17.1,
-trl 0.21.0 (``t4.55.4``); old cell: transformers 4.44.0, tokenizers 0.19.1, peft 0.16.0
-(``t4.44.0``); host: transformers 5.24.0, peft 0.21.2, no trl. Each row is one commit against
-its parent (``--rev PARENT --rev COMMIT``), the last row the whole series (``--rev main``):
+RESULTS
 
 Size: a benchmark driver (export, run, compare, tabulate) kept in one file so it runs from a checkout.
 """
@@ -132,35 +130,51 @@ def stack_label(run: dict) -> str:
     return f"transformers {v.get('transformers')}, peft {v.get('peft')}"
 
 
+def _median(runs: list[dict], field: str) -> float:
+    return statistics.median(r[field] for r in runs)
+
+
+def _repeats_agree(runs: list[dict]) -> bool:
+    return all(differences(runs[0]["results"], r["results"]) == ([], []) for r in runs[1:])
+
+
 def tables(runs: dict[tuple[str, str], list[dict]], revs: list[str], pythons: list[str]) -> str:
+    """Per interpreter: each revision's medians and ratios to the first revision, its verdict and
+    metric differences from the revision before it, whether its repeats agreed; then per probe."""
     out = []
     for python in pythons:
         first = runs[(python, revs[0])]
-        base = statistics.median(r["probe"] for r in first)
-        base_cpu = statistics.median(r["cpu"] for r in first)
-        rows = []
-        for rev in revs:
+        rows, notes = [], []
+        for i, rev in enumerate(revs):
             these = runs[(python, rev)]
-            probe = statistics.median(r["probe"] for r in these)
-            wall = statistics.median(r["wall"] for r in these)
-            cpu = statistics.median(r["cpu"] for r in these)
-            verdicts, metrics = differences(first[0]["results"], these[0]["results"])
-            rows.append([rev, f"{probe:.1f}", f"{probe / base:.3f}", f"{cpu:.1f}", f"{cpu / base_cpu:.3f}",
-                         f"{wall:.1f}", len(verdicts), len(metrics)])
-        out.append(f"{python} ({stack_label(first[0])}), median of {len(first)}")
-        out.append(tabulate(rows, ["rev", "probe s", "× first", "cpu s", "× first", "wall s", "verdict changes",
-                                   "metric changes"], tablefmt="github"))
+            verdicts, metrics = ([], []) if i == 0 else differences(runs[(python, revs[i - 1])][0]["results"],
+                                                                    these[0]["results"])
+            probe, cpu = _median(these, "probe"), _median(these, "cpu")
+            rows.append([rev, f"{probe:.1f}", f"{probe / _median(first, 'probe'):.3f}", f"{cpu:.1f}",
+                         f"{cpu / _median(first, 'cpu'):.3f}", f"{_median(these, 'wall'):.1f}", len(verdicts),
+                         len(metrics), _repeats_agree(these)])
+            notes.extend(f"  {rev} verdict: {line}" for line in verdicts)
+            notes.extend(f"  {rev} metric: {line}" for line in metrics[:20])
+            if len(metrics) > 20:
+                notes.append(f"  {rev}: {len(metrics) - 20} more metric changes")
+        out.append(f"{python} ({stack_label(first[0])}), {len(first[0]['results'])} results, median of {len(first)}")
+        out.append(tabulate(rows, ["rev", "probe s", "× first", "cpu s", "× first", "wall s", "verdicts ≠ previous",
+                                   "metrics ≠ previous", "repeats agree"], tablefmt="github"))
         probes = sorted({p for r in first for p in r["per_probe"]}, key=lambda p: -first[0]["per_probe"][p])
         rows = [[p, *(f"{statistics.median(r['per_probe'].get(p, 0.0) for r in runs[(python, rev)]):.2f}"
                       for rev in revs)] for p in probes]
-        out.append(tabulate(rows, ["probe", *revs], tablefmt="github"))
-        for rev in revs[1:]:
-            verdicts, metrics = differences(first[0]["results"], runs[(python, rev)][0]["results"])
-            out.extend(f"  {rev} verdict: {line}" for line in verdicts)
-            out.extend(f"  {rev} metric: {line}" for line in metrics[:20])
-            if len(metrics) > 20:
-                out.append(f"  {rev}: {len(metrics) - 20} more metric changes")
+        out.append(tabulate(rows, ["probe s", *revs], tablefmt="github"))
+        out.extend(notes)
     return "\n".join(out)
+
+
+def from_json(path: str) -> tuple[dict[tuple[str, str], list[dict]], list[str], list[str]]:
+    """The runs a ``--json`` file holds, with its interpreters and revisions in their order."""
+    saved = json.loads(Path(path).read_text())
+    runs = {tuple(k.rsplit(" @ ", 1)): v for k, v in saved.items()}
+    pythons = list(dict.fromkeys(p for p, _ in runs))
+    revs = list(dict.fromkeys(r for _, r in runs))
+    return runs, revs, pythons
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,7 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe", action="append", default=[])
     parser.add_argument("--family", action="append", default=[])
     parser.add_argument("--json", help="write every run here")
+    parser.add_argument("--tables", metavar="JSON", help="print the tables of a --json file; run nothing")
     args = parser.parse_args(argv)
+    if args.tables:
+        print(tables(*from_json(args.tables)))
+        return 0
     revs = args.rev or ["HEAD", WORKTREE]
     pythons = args.python or [sys.executable]
     selection = [a for p in args.probe for a in ("--probe", p)] + [a for f in args.family for a in ("--family", f)]
