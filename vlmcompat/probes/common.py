@@ -53,7 +53,7 @@ def lora_model(family: str, mode: Mode, expanded: bool, task_type: str | None = 
         task_type = fam.peft_task_type
     elif task_type == NATIVE_PLAIN:
         task_type = fam.peft_task_type if mode is Mode.PATCHED else None
-    model = tiny.build(family, seed=0, image_token=expanded)
+    model = tiny.model(family, seed=0, image_token=expanded)
     if prepare is not None:
         prepare(model)
     spec = LoraSpec(fam.lora_targets, task_type=task_type, dropout=dropout,
@@ -83,7 +83,7 @@ def adapter_round_trip(family: str, expanded: bool, trained, backend: str, batch
     with torch.no_grad():
         reference = trained(**batch).logits
     with tempfile.TemporaryDirectory() as tmp:
-        fresh = tiny.build(family, seed=0, image_token=expanded)
+        fresh = tiny.model(family, seed=0, image_token=expanded)
         if backend == FALLBACK:
             from vlmcompat import lora_fallback
 

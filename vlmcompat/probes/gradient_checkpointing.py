@@ -48,7 +48,8 @@ NO_GRAD_WARNING = "None of the inputs have requires_grad=True"
 
 
 def variants(model) -> list[tuple[str, dict | None]]:
-    """``[(label, gradient_checkpointing_kwargs or None)]`` the installed API supports."""
+    """``[(label, gradient_checkpointing_kwargs or None)]`` the installed API supports (``model``: a
+    model or its class)."""
     out: list[tuple[str, dict | None]] = [("default", None)]
     params = inspect.signature(model.gradient_checkpointing_enable).parameters
     if "gradient_checkpointing_kwargs" in params:
@@ -116,11 +117,10 @@ def _compare(label: str, run_variant, ref_losses, ref_lora, metrics: Metrics) ->
 def run(family: str, mode: Mode) -> Metrics:
     require_class(family)
     expanded = processor_expands()
-    probe_model = tiny.build(family, seed=0, image_token=expanded)
-    if not getattr(probe_model, "supports_gradient_checkpointing", False):
-        raise ProbeSkipped(f"{type(probe_model).__name__} does not support gradient checkpointing here")
-    chosen = variants(probe_model)
-    del probe_model
+    model_type = tiny.model_type(family, image_token=expanded)
+    if not getattr(model_type, "supports_gradient_checkpointing", False):
+        raise ProbeSkipped(f"{model_type.__name__} does not support gradient checkpointing here")
+    chosen = variants(model_type)
     ref_losses, ref_lora, _, backend = train(family, mode, expanded, False)
     metrics: Metrics = {"backend": backend, "input_format": input_format(expanded),
                         "variants": [label for label, _ in chosen],

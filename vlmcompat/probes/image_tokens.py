@@ -49,13 +49,13 @@ def run(family: str, mode: Mode) -> Metrics:
     fam = require_class(family)
     metrics: Metrics = {}
     # 1. legacy checkpoint, legacy inputs
-    legacy_model = tiny.build(family, seed=0, image_token=False)
+    legacy_model = tiny.model(family, seed=0, image_token=False)
     legacy_batch = tiny.make_batch(family, expanded=False)
     with torch.no_grad(), _rejection("legacy"):
         legacy_loss = float(legacy_model(**legacy_batch).loss)
     metrics["legacy_loss"] = legacy_loss
     # 2. expanded inputs, config with the image token id
-    model = tiny.build(family, seed=0, image_token=True)
+    model = tiny.model(family, seed=0, image_token=True)
     batch = tiny.make_batch(family, expanded=True)
     probe_inputs = without(batch, "labels")
     if fam.is_seq2seq:

@@ -2,15 +2,18 @@
 
 ``import peft`` and ``from transformers import Trainer`` (which imports peft whenever it is
 installed, as TRL and diffusers do) run in a fresh interpreter (``sys.executable``), so a
-half-imported peft never lingers in this process. A failure names the missing symbol, the
-module it was expected in, and the import path that met it. Native and patched modes run the
-same check; where peft cannot be imported, the patched mode proves that training proceeds
-anyway with vlmcompat's own LoRA (:mod:`vlmcompat.lora_fallback`): a tiny T5 gets LoRA layers,
-takes optimizer steps, and its adapter is saved in peft's format.
+half-imported peft never lingers in this process. That interpreter imports nothing from
+vlmcompat, so what it finds is a fact of the environment, the same for both modes: it runs once
+per process (importing torch, transformers and peft again costs 5-12 s of CPU here) and both
+modes read its answer. A failure names the missing symbol, the module it was expected in, and
+the import path that met it. Where peft cannot be imported, the patched mode proves that
+training proceeds anyway with vlmcompat's own LoRA (:mod:`vlmcompat.lora_fallback`): a tiny T5
+gets LoRA layers, takes optimizer steps, and its adapter is saved in peft's format.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -58,10 +61,27 @@ def missing_symbol(error: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+_CHECKED: dict[str, ImportCheck] = {}  # interpreter -> what it said
+
+
 def check_import(python: str | None = None, timeout: float = TIMEOUT) -> ImportCheck:
-    """Run the import check in ``python`` (default: this interpreter) and parse what it says."""
+    """The import check in ``python`` (default: this interpreter): run once per process and interpreter
+    (a check that raises is not kept), then a copy of what it said."""
+    python = python or sys.executable
+    if python not in _CHECKED:
+        _CHECKED[python] = run_import_check(python, timeout)
+    return dataclasses.replace(_CHECKED[python])
+
+
+def forget_checks() -> None:
+    """Forget what the import checks said (tests)."""
+    _CHECKED.clear()
+
+
+def run_import_check(python: str, timeout: float = TIMEOUT) -> ImportCheck:
+    """Run the import check in a fresh ``python`` and parse what it says."""
     try:
-        proc = subprocess.run([python or sys.executable, str(SMOKE)], capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run([python, str(SMOKE)], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"importing peft took longer than {timeout:.0f} s") from None
     try:
@@ -94,7 +114,9 @@ def fallback_metrics() -> Metrics:
     import transformers
 
     from vlmcompat import lora_fallback
+    from vlmcompat.tiny import cache
 
+    cache.one_thread()
     torch.manual_seed(0)
     config = transformers.T5Config(vocab_size=64, d_model=16, d_kv=4, d_ff=32, num_layers=1, num_decoder_layers=1,
                                    num_heads=2, decoder_start_token_id=0, pad_token_id=0, dropout_rate=0.0)

@@ -32,7 +32,7 @@ def dataset_and_collator(family: str, expanded: bool):
     """``(examples, collator, fixed_batch)``: the tiny dataset, the collator people write, and the
     batch the eval-mode loss is measured on (the first two examples, collated)."""
     fam = tiny.get(family)
-    model_config = tiny.build(family, seed=0, image_token=expanded).config
+    model_config = tiny.config(family, image_token=expanded)
     examples = [e for seed in DATASET_SEEDS for e in examples_from_batch(tiny.make_batch(family, expanded, seed))]
     pad = getattr(model_config.text_config, "pad_token_id", None) or 0
     collator = VisionLanguageCollator(pad_token_id=pad, image_token_id=image_token_id(model_config),

@@ -1,8 +1,10 @@
 """Tiny random models per family, and the batches each family's processor produces.
 
 A *family* is a model class plus a language-model kind, named as on the command line
-(``--family instructblip-t5``). ``build(family)`` and ``make_batch(family, expanded)`` are the
-only entry points probes use, so adding a family means adding a :class:`Family` here.
+(``--family instructblip-t5``). ``build(family)`` makes a fresh model; probes take theirs from
+``model(family)`` (equal to ``build``, copied from one build per process: see
+:mod:`vlmcompat.tiny.cache`) and their inputs from ``make_batch(family, expanded)``, so adding a
+family means adding a :class:`Family` here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vlmcompat.errors import UsageError
+from vlmcompat.tiny import cache
 from vlmcompat.tiny import tinyllava as _tinyllava  # no heavy imports: only its LoRA target names
 
 
@@ -78,8 +81,42 @@ def class_available(family: str) -> bool:
 
 
 def build(family: str, seed: int = 0, image_token: bool = False):
+    """A freshly built, seeded tiny model of ``family`` in eval mode."""
     fam = get(family)
     return _resolve(fam.builder)(fam.lm, seed=seed, image_token=image_token)
+
+
+def _cache_key(family: str, seed: int, image_token: bool) -> tuple:
+    """What a master is built from: the family, seed, input format and the class transformers
+    provides under the family's name now (a backport while patches are applied)."""
+    import transformers
+
+    return family, seed, image_token, getattr(transformers, get(family).model_class, None)
+
+
+def _master(family: str, seed: int, image_token: bool) -> cache.Master:
+    return cache.master(_cache_key(family, seed, image_token), seed,
+                        lambda: build(family, seed=seed, image_token=image_token))
+
+
+def model(family: str, seed: int = 0, image_token: bool = False):
+    """The probes' tiny model: equal to ``build(family, seed, image_token)`` and leaving torch's RNG
+    as that leaves it, copied from one build per process (:mod:`vlmcompat.tiny.cache`)."""
+    return cache.copy_of(_cache_key(family, seed, image_token), seed,
+                         lambda: build(family, seed=seed, image_token=image_token))
+
+
+def config(family: str, image_token: bool = False):
+    """A copy of the config of ``model(family, image_token=image_token)`` (no model copied; torch's
+    RNG is left as a build leaves it, like :func:`model`)."""
+    import copy
+
+    return copy.deepcopy(_master(family, 0, image_token).model.config)
+
+
+def model_type(family: str, image_token: bool = False) -> type:
+    """The class of ``model(family, image_token=image_token)`` (no model copied)."""
+    return type(_master(family, 0, image_token).model)
 
 
 def make_batch(family: str, expanded: bool, seed: int = 0) -> dict[str, Any]:

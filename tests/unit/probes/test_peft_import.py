@@ -62,3 +62,21 @@ def test_fallback_trains_and_saves_on_this_host():
     assert metrics["fallback"] == "vlmcompat-lora"
     assert metrics["fallback_losses"][-1] < metrics["fallback_losses"][0]
     assert metrics["fallback_saved"] == ["adapter_config.json", "adapter_model.safetensors"]
+
+
+@pytest.mark.slow
+def test_both_modes_read_one_import_check(monkeypatch):
+    """The check runs in a fresh interpreter that never sees this process's patches: once per process."""
+    pytest.importorskip("peft")
+    from vlmcompat.probes import peft_import
+
+    peft_import.forget_checks()
+    calls = []
+    real = peft_import.run_import_check
+    monkeypatch.setattr(peft_import, "run_import_check", lambda *a, **k: calls.append(a) or real(*a, **k))
+    native = PROBE.run(ENVIRONMENT, Mode.NATIVE)
+    first = peft_import.check_import()
+    first.error = "changed by a caller"
+    patched = PROBE.run(ENVIRONMENT, Mode.PATCHED)
+    assert len(calls) == 1
+    assert native == patched and peft_import.check_import().error is None
