@@ -54,6 +54,9 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --model --full: also load pickle weights (*.bin), which can run code when loaded")
     p.add_argument("--trust-remote-code", action="store_true",
                    help="with --model: let transformers run code the folder ships (auto_map)")
+    p.add_argument("--run", action="append", metavar="CMD",
+                   help="also run this command (your training script or tests) from this folder, native and with "
+                   "`import vlmcompat.patch` applied; recorded as probe `run` (repeatable; never cached)")
 
 
 def model_access(args: argparse.Namespace):
@@ -115,6 +118,16 @@ def _probe_model(args: argparse.Namespace, checkpoint) -> None:
           f"{'its weights' if checkpoint[1].full else 'shrunk'})", flush=True)
 
 
+def _run_commands(args: argparse.Namespace) -> None:
+    """Register the run probe for ``--run`` commands; their results are never taken from the cache."""
+    from vlmcompat import usercommand
+
+    usercommand.enable(args.run)
+    args.fresh = True  # the command's outcome depends on the project's files, not only on the versions
+    if args.probe and usercommand.PROBE_NAME not in args.probe:
+        args.probe.append(usercommand.PROBE_NAME)
+
+
 def _model_key(cache_key: str, checkpoint) -> str:
     """The result-cache key; the same probes on another checkpoint (or other files) are other results."""
     if checkpoint is None:
@@ -142,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if checkpoint is not None:
         _probe_model(args, checkpoint)
+    if getattr(args, "run", None):
+        _run_commands(args)
     tasks = engine.plan(args.probe, args.family)
     if not tasks:
         raise UsageError("nothing to run: no probe applies to the selected families")
