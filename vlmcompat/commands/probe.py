@@ -39,12 +39,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strict", action="store_true",
                    help="exit 1 unless every patched result passes or skips")
     p.add_argument("--list", action="store_true", help="list probes and families, run nothing")
-    add_model_arguments(p)
+    add_user_arguments(p)
     p.set_defaults(func=run)
 
 
-def add_model_arguments(p: argparse.ArgumentParser) -> None:
-    """``--model DIR`` and what a user allows vlmcompat to do with the folder (probe and gate)."""
+def add_user_arguments(p: argparse.ArgumentParser) -> None:
+    """``--model DIR``, what a user allows vlmcompat to do with the folder, and ``--run CMD``
+    (probe and gate)."""
     p.add_argument("--model", metavar="DIR",
                    help="run the probes on this checkpoint folder (config.json plus tokenizer and processor "
                    "files): its architecture shrunk, batches made with its own files")
