@@ -46,6 +46,10 @@ def run_one(command: str, mode: Mode) -> dict[str, object]:
             "output_tail": proc.stdout[-EXPLAINED_TAIL:]}
 
 
+def short(command: str, width: int = 60) -> str:
+    return command if len(command) <= width else command[: width - 1] + "…"
+
+
 def run(family: str, mode: Mode) -> Metrics:
     given = commands()
     if not given:
@@ -62,8 +66,8 @@ def run(family: str, mode: Mode) -> Metrics:
             issue, fix = diagnose(output)
             metrics["fix"] = fix or None
             last = next((line for line in reversed(str(item["output_tail"]).splitlines()) if line.strip()), "")
-            raise ProbeFailed(issue, f"`{item['command']}` exited {item['exit']} after {item['seconds']}s: "
-                              f"{last[:300]}", metrics)
+            raise ProbeFailed(issue, f"`{short(str(item['command']))}` exited {item['exit']} after "
+                              f"{item['seconds']}s: {last[:300]}", metrics)
     return metrics
 
 

@@ -1,0 +1,36 @@
+"""``vlmcompat shrink DIR OUT``: a small copy that loads like the checkpoint, in its own format."""
+
+from __future__ import annotations
+
+import pytest
+
+from vlmcompat import cli, tiny, usermodel
+from vlmcompat.usermodel import folder
+
+transformers = pytest.importorskip("transformers")
+FIXTURES = folder.Path(__file__).parents[2] / "fixtures" / "checkpoints"
+
+
+@pytest.fixture(autouse=True)
+def restore(monkeypatch):
+    monkeypatch.setattr(tiny, "FAMILIES", dict(tiny.FAMILIES))
+    monkeypatch.setattr(usermodel, "_ACTIVE", None)
+    yield
+    tiny.cache.clear()
+
+
+def test_the_copy_loads_with_from_pretrained_and_keeps_the_old_format(tmp_path):
+    out = tmp_path / "tiny"
+    assert cli.main(["shrink", str(FIXTURES / "blip2-flan-t5-xl-pre445"), str(out)]) == 0
+    assert {"tokenizer.json", "tokenizer_config.json", "preprocessor_config.json", "config.json"} <= \
+        {p.name for p in out.iterdir()}
+    model = transformers.Blip2ForConditionalGeneration.from_pretrained(str(out))
+    assert getattr(model.config, "image_token_index", None) is None  # saved before 4.45: still no id
+    assert model.config.text_config.vocab_size == 32128 and model.config.text_config.d_model == 32
+    assert len(transformers.AutoTokenizer.from_pretrained(str(out))) == 32100
+
+
+def test_an_occupied_folder_is_refused(tmp_path, capsys):
+    (tmp_path / "x").write_text("")
+    assert cli.main(["shrink", str(FIXTURES / "blip2-opt-2.7b"), str(tmp_path)]) == 2
+    assert "is not empty" in capsys.readouterr().err
