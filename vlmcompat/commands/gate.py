@@ -123,6 +123,8 @@ def user_probe_args(args: argparse.Namespace) -> list[str]:
                                     ("--trust-remote-code", args.trust_remote_code)) if on]
     for command in args.run or ():
         extra += ["--run", command]
+    if args.run:
+        extra += ["--run-in", str(Path(args.run_in or ".").resolve())]
     return extra
 
 

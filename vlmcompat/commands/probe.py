@@ -58,6 +58,7 @@ def add_user_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", action="append", metavar="CMD",
                    help="also run this command (your training script or tests) from this folder, native and with "
                    "`import vlmcompat.patch` applied; recorded as probe `run` (repeatable; never cached)")
+    p.add_argument("--run-in", metavar="DIR", help="with --run: the folder the commands run in (default: this one)")
 
 
 def model_access(args: argparse.Namespace):
@@ -123,7 +124,7 @@ def _run_commands(args: argparse.Namespace) -> None:
     """Register the run probe for ``--run`` commands; their results are never taken from the cache."""
     from vlmcompat import usercommand
 
-    usercommand.enable(args.run)
+    usercommand.enable(args.run, folder=args.run_in)
     args.fresh = True  # the command's outcome depends on the project's files, not only on the versions
     if args.probe and usercommand.PROBE_NAME not in args.probe:
         args.probe.append(usercommand.PROBE_NAME)

@@ -31,7 +31,7 @@ GitHub Actions / tox way)::
     exclude = [{transformers = "4.53.3", peft = "0.8.2"}]
 
 ``model`` and ``run`` may also be set at the top level, for every cell; a cell's own value replaces
-it. A relative ``model`` path is read from the matrix file's folder.
+it. A relative ``model`` path is read from the matrix file's folder, and ``run`` commands run there.
 
 Every problem is a :class:`~vlmcompat.errors.MatrixError` whose message starts with
 ``path:line:``. tomllib gives no positions for keys, so :mod:`vlmcompat.matrix.source`
@@ -96,12 +96,15 @@ class CellSpec:
     line: int = 0
     model: str | None = None  # a checkpoint folder to probe instead of the tiny families
     run: list[str] = field(default_factory=list)  # the user's commands, run as probe "run"
+    run_in: str | None = None  # the folder they run in: the matrix file's
 
     def probe_args(self) -> list[str]:
         """``vlmcompat probe`` arguments for this cell's model and commands."""
         args = ["--model", self.model] if self.model else []
         for command in self.run:
             args += ["--run", command]
+        if self.run and self.run_in:
+            args += ["--run-in", self.run_in]
         return args
 
     def expected(self, probe: str, family: str, mode: str) -> Expectation | None:
@@ -252,7 +255,8 @@ class _Parser:
         torch = pins.get("torch")
         user = {**self.defaults, **self.user_settings(table, span, label)}
         return CellSpec(name, requirements, torch if torch is None else (torch or NEWEST), expect, pins, line,
-                        model=user.get("model"), run=list(user.get("run", [])))
+                        model=user.get("model"), run=list(user.get("run", [])),
+                        run_in=str(Path(self.path).resolve().parent) if user.get("run") else None)
 
     def user_settings(self, table: dict[str, Any], span: tuple[int, int] | None, label: str) -> dict[str, Any]:
         """``model`` (an existing folder, relative to the matrix file) and ``run`` (commands) as set here."""

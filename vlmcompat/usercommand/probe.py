@@ -11,7 +11,7 @@ from pathlib import Path
 
 from vlmcompat.probes.base import Metrics, Probe, ProbeFailed, Scope
 from vlmcompat.results import Mode
-from vlmcompat.usercommand import PROBE_NAME, commands, shim
+from vlmcompat.usercommand import PROBE_NAME, commands, folder, shim
 
 OUTPUT_TAIL = 2000  # kept in the result
 EXPLAINED_TAIL = 20000  # read by explain (a traceback's end, with the context above it)
@@ -36,10 +36,10 @@ def diagnose(output: str) -> tuple[str | None, str]:
 
 
 def run_one(command: str, mode: Mode) -> dict[str, object]:
-    """Run ``command`` from the current folder; its exit status, seconds and output tail."""
+    """Run ``command`` from the project's folder; its exit status, seconds and output tail."""
     with tempfile.TemporaryDirectory(prefix="vlmcompat-run-") as tmp:
         start = time.perf_counter()
-        proc = subprocess.run(command, shell=True, cwd=os.getcwd(), env=environment(mode, Path(tmp)),
+        proc = subprocess.run(command, shell=True, cwd=folder(), env=environment(mode, Path(tmp)),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
         seconds = time.perf_counter() - start
     return {"command": command, "exit": proc.returncode, "seconds": round(seconds, 2),
@@ -60,7 +60,7 @@ def run(family: str, mode: Mode) -> Metrics:
     outputs = [str(item["output_tail"]) for item in runs]
     for item in runs:
         item["output_tail"] = str(item["output_tail"])[-OUTPUT_TAIL:]
-    metrics: Metrics = {"cwd": os.getcwd(), "runs": runs}
+    metrics: Metrics = {"cwd": folder(), "runs": runs}
     for item, output in zip(runs, outputs):
         if item["exit"] != 0:
             issue, fix = diagnose(output)

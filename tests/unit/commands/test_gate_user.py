@@ -3,6 +3,8 @@ whether their code imports vlmcompat.patch."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from vlmcompat import cli
@@ -18,7 +20,8 @@ def test_the_users_model_and_commands_become_probe_arguments(tmp_path):
     parsed = args("--requirements", "r.txt", "--model", str(tmp_path), "--full", "--run", "python train.py",
                   "--run", "pytest -x")
     assert gate_command.user_probe_args(parsed) == ["--model", str(tmp_path.resolve()), "--full",
-                                                    "--run", "python train.py", "--run", "pytest -x"]
+                                                    "--run", "python train.py", "--run", "pytest -x",
+                                                    "--run-in", str(Path.cwd())]
     assert gate_command.user_probe_args(args("--requirements", "r.txt")) == []
 
 

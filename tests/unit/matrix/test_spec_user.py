@@ -28,7 +28,8 @@ def test_top_level_model_and_run_reach_every_cell_and_a_cell_replaces_them(tmp_p
     first, second = m.cells
     assert first.model == str(tmp_path / "ckpt") and first.run == ["python train.py"]
     assert second.model == str(tmp_path / "other") and second.run == ["pytest -x"]
-    assert first.probe_args() == ["--model", str(tmp_path / "ckpt"), "--run", "python train.py"]
+    assert first.probe_args() == ["--model", str(tmp_path / "ckpt"), "--run", "python train.py",
+                                  "--run-in", str(tmp_path)]
 
 
 def test_a_product_takes_them_too_and_cells_without_them_pass_nothing(tmp_path):

@@ -36,6 +36,12 @@ def test_native_runs_the_command_as_is_and_patched_imports_the_patch_first(comma
     assert all(r["exit"] == 0 for r in patched["runs"])
 
 
+def test_commands_run_in_the_folder_given(commands, monkeypatch, tmp_path):
+    monkeypatch.setenv(usercommand.RUN_DIR_ENV, str(tmp_path))
+    commands("pwd")
+    assert probe.run("*", Mode.NATIVE)["runs"][0]["output_tail"].strip() == str(tmp_path)
+
+
 def test_a_failing_command_is_a_fail_with_its_exit_status_and_last_line(commands):
     commands("echo starting; echo 'broken on purpose' >&2; exit 3")
     with pytest.raises(ProbeFailed) as info:
