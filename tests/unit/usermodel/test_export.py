@@ -34,3 +34,23 @@ def test_an_occupied_folder_is_refused(tmp_path, capsys):
     (tmp_path / "x").write_text("")
     assert cli.main(["shrink", str(FIXTURES / "blip2-opt-2.7b"), str(tmp_path)]) == 2
     assert "is not empty" in capsys.readouterr().err
+
+
+def test_full_loads_the_folders_weights(tmp_path):
+    import torch
+
+    from vlmcompat.usermodel import Access
+
+    out = tmp_path / "tiny"
+    assert cli.main(["shrink", str(FIXTURES / "blip2-opt-2.7b"), str(out), "--seed", "3"]) == 0
+    saved = transformers.Blip2ForConditionalGeneration.from_pretrained(str(out))
+    usermodel.activate(out, Access(full=True))
+    loaded = tiny.model("blip2-opt", image_token=True)
+    assert all(torch.equal(a, b) for a, b in zip(saved.state_dict().values(), loaded.state_dict().values()))
+
+
+def test_probe_refuses_an_unknown_architecture_in_one_line(tmp_path, capsys):
+    (tmp_path / "config.json").write_text('{"architectures": ["MllamaForConditionalGeneration"]}')
+    assert cli.main(["probe", "--model", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "vlmcompat has no family for MllamaForConditionalGeneration" in err
