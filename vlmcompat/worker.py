@@ -30,7 +30,7 @@ from typing import Any, TextIO
 
 from vlmcompat import known_issues, signals
 from vlmcompat.probes.base import ProbeFailed, ProbeSkipped
-from vlmcompat.results import ErrorInfo, Mode, ProbeResult, Status
+from vlmcompat.results import ENVIRONMENT, ErrorInfo, Mode, ProbeResult, Status
 
 _patched_once = False
 
@@ -57,7 +57,7 @@ def run_task(probe_name: str, family: str, mode: Mode) -> ProbeResult:
     probe = probes.get(probe_name)
     start = time.perf_counter()
     result = ProbeResult(probe=probe_name, family=family, mode=mode, status=Status.PASS,
-                         model=usermodel.active_name())
+                         model=usermodel.active_name() if family != ENVIRONMENT else None)
     try:
         result.metrics = dict(probe.run(family, mode) or {})
     except ProbeSkipped as exc:
