@@ -14,11 +14,8 @@ FIXTURES = checkpoint.Path(__file__).parents[2] / "fixtures" / "checkpoints"
 
 
 @pytest.fixture
-def activate(monkeypatch):
-    monkeypatch.setattr(tiny, "FAMILIES", dict(tiny.FAMILIES))
-    monkeypatch.setattr(usermodel, "_ACTIVE", None)
-    yield lambda name: usermodel.activate(FIXTURES / name)
-    tiny.cache.clear()
+def activate():
+    return lambda name: usermodel.activate(FIXTURES / name)
 
 
 def test_blip2_opt_checkpoint_batches_use_its_tokenizer_and_image_token(activate):

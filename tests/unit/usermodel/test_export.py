@@ -11,14 +11,6 @@ transformers = pytest.importorskip("transformers")
 FIXTURES = folder.Path(__file__).parents[2] / "fixtures" / "checkpoints"
 
 
-@pytest.fixture(autouse=True)
-def restore(monkeypatch):
-    monkeypatch.setattr(tiny, "FAMILIES", dict(tiny.FAMILIES))
-    monkeypatch.setattr(usermodel, "_ACTIVE", None)
-    yield
-    tiny.cache.clear()
-
-
 def test_the_copy_loads_with_from_pretrained_and_keeps_the_old_format(tmp_path):
     out = tmp_path / "tiny"
     assert cli.main(["shrink", str(FIXTURES / "blip2-flan-t5-xl-pre445"), str(out)]) == 0

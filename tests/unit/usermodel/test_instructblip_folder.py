@@ -18,11 +18,9 @@ BERT = folder.Path(usermodel.__file__).parents[1] / "data" / "tokenizers" / "ber
 
 
 @pytest.fixture
-def checkpoint(tmp_path, monkeypatch):
+def checkpoint(tmp_path):
     from vlmcompat.tiny import instructblip
 
-    monkeypatch.setattr(tiny, "FAMILIES", dict(tiny.FAMILIES))
-    monkeypatch.setattr(usermodel, "_ACTIVE", None)
     root = tmp_path / "instructblip-flan-t5"
     config = transformers.InstructBlipConfig(**instructblip.config_kwargs("t5"))
     config.vision_config.image_size = 224  # what the image processor below produces
@@ -36,8 +34,7 @@ def checkpoint(tmp_path, monkeypatch):
     (root / "qformer_tokenizer").mkdir()
     shutil.copyfile(BERT, root / "qformer_tokenizer" / "tokenizer.json")
     (root / "qformer_tokenizer" / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "BertTokenizer"}))
-    yield root
-    tiny.cache.clear()
+    return root
 
 
 def test_the_qformer_reads_the_instruction_through_its_own_tokenizer(checkpoint):

@@ -19,14 +19,6 @@ FIXTURES = folder.Path(__file__).parents[2] / "fixtures" / "checkpoints"
 VOCABULARY = FIXTURES / "qwen2-vl-2b-instruct-awq"
 
 
-@pytest.fixture(autouse=True)
-def restore(monkeypatch):
-    monkeypatch.setattr(tiny, "FAMILIES", dict(tiny.FAMILIES))
-    monkeypatch.setattr(usermodel, "_ACTIVE", None)
-    yield
-    tiny.cache.clear()
-
-
 @pytest.mark.parametrize(("name", "family", "model_class", "patch"), [
     ("qwen2-vl-2b-instruct-awq", "qwen2-vl", "Qwen2VLForConditionalGeneration", 14),
     ("qwen2.5-vl-3b-instruct", "qwen2.5-vl", "Qwen2_5_VLForConditionalGeneration", 14),
