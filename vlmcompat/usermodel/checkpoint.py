@@ -96,7 +96,7 @@ def build(lm: str, seed: int = 0, image_token: bool = False):
         return configs.seeded(model_cls, cfg, seed)
     path = staged(active.path, active.access)
     model = model_cls.from_pretrained(str(path), config=cfg, local_files_only=True,
-                                      use_safetensors=not active.access.allow_pickle,
+                                      use_safetensors=None if active.access.allow_pickle else True,
                                       trust_remote_code=active.access.trust_remote_code)
     return model.float().eval()
 
