@@ -17,7 +17,8 @@ so schema_version stays 1 and every older file still reads: ``run`` (how the pro
 ``complete``, ``interrupted`` or ``crashed``, with the tasks that never ran), ``cache`` (the
 result-cache key, whether these results were reused, when they were produced), ``later_run``
 (in a merged report: a later run of the cell that did not finish, whose record lies beside
-the cell file) and ``install.offline`` (resolved from the local cache because the package
+the cell file), a result's ``writer`` (cross-release checks: the cell whose artifacts were read)
+and ``install.offline`` (resolved from the local cache because the package
 index could not be reached). A reader of the old schema ignores the new keys; a result with
 the new status ``interrupted`` it refuses by name rather than misreads.
 
@@ -169,10 +170,12 @@ class ProbeResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     reason: str | None = None  # why a skip/fail/timeout/crash happened, in words
+    writer: str | None = None  # cross-release checks: the cell whose artifacts this reader cell loaded
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.probe, self.family, self.mode.value)
+    def key(self) -> tuple[str, ...]:
+        base = (self.probe, self.family, self.mode.value)
+        return base if self.writer is None else (*base, self.writer)
 
     @property
     def outcome(self) -> str:
@@ -180,7 +183,7 @@ class ProbeResult:
         return f"{self.status.value} ({self.issue})" if self.issue else self.status.value
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "probe": self.probe,
             "family": self.family,
             "mode": self.mode.value,
@@ -191,6 +194,9 @@ class ProbeResult:
             "seconds": round(self.seconds, 3),
             "reason": self.reason,
         }
+        if self.writer is not None:
+            data["writer"] = self.writer
+        return data
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<result>", where: str = "result") -> ProbeResult:
@@ -209,6 +215,7 @@ class ProbeResult:
             metrics=f.obj("metrics"),
             seconds=f.number("seconds"),
             reason=f.text("reason"),
+            writer=f.text("writer"),
         )
 
 

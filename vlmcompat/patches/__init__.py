@@ -89,6 +89,7 @@ BUILTIN = (
     "vlmcompat.patches.peft_unavailable:PATCH",  # before anything that imports transformers.trainer
     "vlmcompat.patches.trainer_adapter_save:PATCH",
     "vlmcompat.patches.accelerate_dataloader_kwargs:PATCH",
+    "vlmcompat.patches.peft_adapter_layout:PATCH",
 )
 
 _lock = threading.RLock()

@@ -1,0 +1,91 @@
+"""Read every other cell's artifacts in this cell, native and patched, into a
+:class:`~vlmcompat.results.CellResult` whose results name their ``writer``.
+
+Per writer × family × kind (``crosscheck-adapter``, ``crosscheck-checkpoint``,
+``crosscheck-processor``) and mode: ``native`` loads with the stock libraries; ``patched`` with
+``vlmcompat.patch`` applied (reverted after). A failed check is ``fail`` with the catalogue id the
+writer/reader pair explains (:func:`diagnose`); an exception no id explains is ``error``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from packaging.version import Version
+
+from vlmcompat import known_issues, versions
+from vlmcompat.crosscheck import artifacts, families, layouts, reader
+from vlmcompat.results import CellResult, ErrorInfo, Mode, ProbeResult, Status
+
+ADAPTER_NEWER = "adapter-keys-newer-layout"  # an adapter saved in a newer layout than the reader loads
+ADAPTER_OLDER = "adapter-keys-renamed"  # an adapter saved in an older layout (peft < 0.16 on 4.52+)
+CHECKPOINT_NEWER = "checkpoint-keys-unknown"
+PROCESSOR_NEWER = "processor-files-newer"
+
+
+def _layout(version: str | None) -> str | None:
+    return None if version is None else layouts.layout_for(version)
+
+
+def diagnose(kind: str, message: str, writer: dict, reader_versions: dict) -> str | None:
+    """The catalogue id a failed check of ``kind`` shows, from the message and both releases."""
+    if kind == artifacts.CHECKPOINT or "base checkpoint" in message:
+        newer = Version(writer["transformers"]) > Version(reader_versions["transformers"])
+        return CHECKPOINT_NEWER if newer and "keys" in message else None
+    if kind == artifacts.ADAPTER:
+        written, read = _layout(writer.get("transformers")), _layout(reader_versions.get("transformers"))
+        if written == read:
+            return None
+        order = layouts.LAYOUTS
+        return ADAPTER_NEWER if order.index(written) > order.index(read) else ADAPTER_OLDER
+    if kind == artifacts.PROCESSOR:
+        newer = Version(writer["transformers"]) > Version(reader_versions["transformers"])
+        return PROCESSOR_NEWER if newer else None
+    return None
+
+
+def check_one(w: artifacts.Written, kind: str, mode: Mode, ref: dict, here: dict) -> ProbeResult:
+    result = ProbeResult(artifacts.probe_name(kind), w.family, mode, Status.PASS, writer=w.cell)
+    started = time.monotonic()
+    try:
+        if not families.class_available(w.family):
+            result.status, result.reason = Status.SKIP, (
+                f"{versions.describe('transformers')} has no {families.family(w.family).model_class}")
+            return result
+        check = reader.CHECKS[kind](w, ref)
+        result.metrics = check.metrics
+        if check.skipped:
+            result.status, result.reason = Status.SKIP, check.skipped
+    except reader.CheckFailed as exc:
+        result.status, result.metrics, result.reason = Status.FAIL, exc.metrics, str(exc)
+        result.issue = diagnose(kind, str(exc), w.versions, here)
+        result.error = ErrorInfo("CheckFailed", str(exc))
+    except Exception as exc:  # the load itself raised: a refusal (patched), or an unknown failure
+        result.error = ErrorInfo.from_exception(exc)
+        result.issue = diagnose(kind, str(exc), w.versions, here) or known_issues.classify_exception(exc)
+        result.status = Status.FAIL if result.issue else Status.ERROR
+        result.reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+    finally:
+        result.seconds = time.monotonic() - started
+    return result
+
+
+def read_all(cell: str, reports: Path | None = None, writers: tuple[str, ...] = (),
+             families_: tuple[str, ...] = (), kinds: tuple[str, ...] = artifacts.KINDS) -> CellResult:
+    """This cell (``cell``) reading every complete artifact set (optionally only ``writers``)."""
+    from vlmcompat import patches
+
+    here = versions.stack_versions()
+    out = CellResult(cell=cell, versions=here)
+    for w in artifacts.written(reports, writers, families_):
+        ref = reader.reference(w)
+        for mode in (Mode.NATIVE, Mode.PATCHED):
+            if mode is Mode.PATCHED:
+                patches.apply()
+            try:
+                out.results.extend(check_one(w, kind, mode, ref, here) for kind in kinds)
+            finally:
+                if mode is Mode.PATCHED:
+                    patches.revert()
+    return out

@@ -1,0 +1,56 @@
+"""The writer × reader tables of the cross-release check: one per family and artifact kind, a row per
+writer cell, a column per reader cell, each entry *native → patched* as in the summary
+(``❌ [adapter-keys-newer-layout] → ✅``). Pure: reader cells in (``reports/crosscheck/*.json``),
+markdown out."""
+
+from __future__ import annotations
+
+from vlmcompat.report.marks import ARROW, NOT_RUN, mark, table
+from vlmcompat.results import CellResult, Mode, ProbeResult
+
+PREFIX = "crosscheck-"
+LEGEND = (
+    "Artifacts saved in the row's cell, loaded in the column's cell (`vlmcompat crosscheck`): the adapter "
+    "must reproduce the writer's logits (and not the base model's), the checkpoint must load without missing "
+    "or unexpected keys and reproduce the writer's logits, the processor must make the same inputs. "
+    "*native → patched*; the diagonal is each release reading its own files."
+)
+
+
+def _index(readers: list[CellResult]) -> dict[tuple[str, str, str, str, str], ProbeResult]:
+    return {(c.cell, r.writer or "", r.probe, r.family, r.mode.value): r
+            for c in readers for r in c.results if r.probe.startswith(PREFIX)}
+
+
+def _order(readers: list[CellResult], index) -> list[str]:
+    """Writers in reader order first (the matrix order), then any other writer by name."""
+    names = [c.cell for c in readers]
+    others = sorted({key[1] for key in index} - set(names))
+    return [n for n in names if any(key[1] == n for key in index)] + others
+
+
+def render_table(readers: list[CellResult], probe: str, family: str, index=None) -> str:
+    index = index if index is not None else _index(readers)
+    rows = []
+    for writer in _order(readers, index):
+        row = [f"**{writer}**"]
+        for reader in readers:
+            native = index.get((reader.cell, writer, probe, family, Mode.NATIVE.value))
+            patched = index.get((reader.cell, writer, probe, family, Mode.PATCHED.value))
+            row.append(NOT_RUN if native is None and patched is None else f"{mark(native)}{ARROW}{mark(patched)}")
+        rows.append(row)
+    return table(rows, ["writer ↓ · reader →", *(c.cell for c in readers)])
+
+
+def render(readers: list[CellResult]) -> str:
+    """Every family × kind table, or "" when no cell has cross-release results."""
+    index = _index(readers)
+    if not index:
+        return ""
+    readers = [c for c in readers if any(key[0] == c.cell for key in index)]
+    parts = [LEGEND, ""]
+    for family in sorted({key[3] for key in index}):
+        for probe in sorted({key[2] for key in index if key[3] == family}):
+            parts += [f"### {family} · {probe.removeprefix(PREFIX)}", "", render_table(readers, probe, family, index),
+                      ""]
+    return "\n".join(parts)
