@@ -21,6 +21,7 @@ CHAT_TEMPLATE = (
     "{% if c['type'] == 'image' %}{{ image_marker }}{% else %}{{ c['text'] }}{% endif %}"
     "{% endfor %}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}"
 )
+PROCESSORS = ("llava",)  # families whose processor is checked (see :func:`processor`)
 MESSAGES = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "What is shown here?"}]}]
 
 

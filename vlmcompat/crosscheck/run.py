@@ -9,39 +9,50 @@ writer/reader pair explains (:func:`diagnose`); an exception no id explains is `
 
 from __future__ import annotations
 
+import re
 import time
+import traceback
 from pathlib import Path
-
-from packaging.version import Version
 
 from vlmcompat import known_issues, versions
 from vlmcompat.crosscheck import artifacts, families, layouts, reader
 from vlmcompat.results import CellResult, ErrorInfo, Mode, ProbeResult, Status
 
 ADAPTER_NEWER = "adapter-keys-newer-layout"  # an adapter saved in a newer layout than the reader loads
-ADAPTER_OLDER = "adapter-keys-renamed"  # an adapter saved in an older layout (peft < 0.16 on 4.52+)
-CHECKPOINT_NEWER = "checkpoint-keys-unknown"
-PROCESSOR_NEWER = "processor-files-newer"
+ADAPTER_OLDER = "adapter-keys-renamed"  # an adapter saved in an older layout the reader does not map
+CHECKPOINT_NEWER = "checkpoint-keys-unknown"  # a checkpoint whose names this release does not know
+CHECKPOINT_FLAT = "checkpoint-vision-tower-flattened"
+CHECKPOINT_PREFIXED = "checkpoint-saved-prefixed"
 
 
 def _layout(version: str | None) -> str | None:
     return None if version is None else layouts.layout_for(version)
 
 
-def diagnose(kind: str, message: str, writer: dict, reader_versions: dict) -> str | None:
-    """The catalogue id a failed check of ``kind`` shows, from the message and both releases."""
-    if kind == artifacts.CHECKPOINT or "base checkpoint" in message:
-        newer = Version(writer["transformers"]) > Version(reader_versions["transformers"])
-        return CHECKPOINT_NEWER if newer and "keys" in message else None
+def _checkpoint_issue(message: str) -> str:
+    if "model.language_model.model." in message:
+        return CHECKPOINT_PREFIXED
+    if re.search(r"\bvision_tower\.(embeddings|encoder|pre_layrnorm|post_layernorm)\.", message):
+        return CHECKPOINT_FLAT
+    return CHECKPOINT_NEWER
+
+
+def diagnose(kind: str, text: str, writer: dict, reader_versions: dict) -> str | None:
+    """The catalogue id a failed check of ``kind`` shows: what ``vlmcompat explain`` finds in the message
+    and traceback (``text``), else what the two releases' layouts say."""
+    from vlmcompat import explain
+
+    found = [m.issue for m in explain.explain(text)] or known_issues.classify(text)
+    if found:
+        return found[0]
+    if "keys" in text and (kind == artifacts.CHECKPOINT or "base checkpoint" in text):
+        return _checkpoint_issue(text)
     if kind == artifacts.ADAPTER:
         written, read = _layout(writer.get("transformers")), _layout(reader_versions.get("transformers"))
-        if written == read:
+        if written is None or read is None or written == read:
             return None
         order = layouts.LAYOUTS
         return ADAPTER_NEWER if order.index(written) > order.index(read) else ADAPTER_OLDER
-    if kind == artifacts.PROCESSOR:
-        newer = Version(writer["transformers"]) > Version(reader_versions["transformers"])
-        return PROCESSOR_NEWER if newer else None
     return None
 
 
@@ -63,7 +74,7 @@ def check_one(w: artifacts.Written, kind: str, mode: Mode, ref: dict, here: dict
         result.error = ErrorInfo("CheckFailed", str(exc))
     except Exception as exc:  # the load itself raised: a refusal (patched), or an unknown failure
         result.error = ErrorInfo.from_exception(exc)
-        result.issue = diagnose(kind, str(exc), w.versions, here) or known_issues.classify_exception(exc)
+        result.issue = diagnose(kind, "".join(traceback.format_exception(exc)), w.versions, here)
         result.status = Status.FAIL if result.issue else Status.ERROR
         result.reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
     finally:

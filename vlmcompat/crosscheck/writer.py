@@ -82,7 +82,8 @@ def write(name: str, out: Path) -> dict[str, str]:
         proc = None
         done[artifacts.PROCESSOR] = f"not built here: {type(exc).__name__}: {str(exc)[:200]}"
     if proc is None:
-        done.setdefault(artifacts.PROCESSOR, "no processor class in this release")
+        done.setdefault(artifacts.PROCESSOR, "no processor class in this release" if name in families.PROCESSORS
+                        else "no processor check for this family")
     else:
         proc.save_pretrained(out / artifacts.PROCESSOR)
         tensors.update({f"processor.{k}": v.contiguous() for k, v in families.processor_inputs(proc).items()})

@@ -22,17 +22,17 @@ def _index(readers: list[CellResult]) -> dict[tuple[str, str, str, str, str], Pr
             for c in readers for r in c.results if r.probe.startswith(PREFIX)}
 
 
-def _order(readers: list[CellResult], index) -> list[str]:
-    """Writers in reader order first (the matrix order), then any other writer by name."""
+def _writers(readers: list[CellResult], index, probe: str, family: str) -> list[str]:
+    """The writers of one table: in reader order first (the matrix order), then any other by name."""
+    found = {key[1] for key in index if key[2] == probe and key[3] == family}
     names = [c.cell for c in readers]
-    others = sorted({key[1] for key in index} - set(names))
-    return [n for n in names if any(key[1] == n for key in index)] + others
+    return [n for n in names if n in found] + sorted(found - set(names))
 
 
 def render_table(readers: list[CellResult], probe: str, family: str, index=None) -> str:
     index = index if index is not None else _index(readers)
     rows = []
-    for writer in _order(readers, index):
+    for writer in _writers(readers, index, probe, family):
         row = [f"**{writer}**"]
         for reader in readers:
             native = index.get((reader.cell, writer, probe, family, Mode.NATIVE.value))
