@@ -29,8 +29,12 @@ def _layout(version: str | None) -> str | None:
     return None if version is None else layouts.layout_for(version)
 
 
-def _checkpoint_issue(message: str) -> str:
-    if "model.language_model.model." in message:
+PREFIXED_WRITERS = ">=5.4,<5.6"  # the releases whose save_pretrained doubles LLaVA's prefixes (measured)
+
+
+def _checkpoint_issue(message: str, writer: dict) -> str:
+    if "model.language_model.model." in message or versions.in_range("transformers", PREFIXED_WRITERS,
+                                                                      writer.get("transformers")):
         return CHECKPOINT_PREFIXED
     if re.search(r"\bvision_tower\.(embeddings|encoder|pre_layrnorm|post_layernorm)\.", message):
         return CHECKPOINT_FLAT
@@ -46,7 +50,7 @@ def diagnose(kind: str, text: str, writer: dict, reader_versions: dict) -> str |
     if found:
         return found[0]
     if "keys" in text and (kind == artifacts.CHECKPOINT or "base checkpoint" in text):
-        return _checkpoint_issue(text)
+        return _checkpoint_issue(text, writer)
     if kind == artifacts.ADAPTER:
         written, read = _layout(writer.get("transformers")), _layout(reader_versions.get("transformers"))
         if written is None or read is None or written == read:

@@ -90,6 +90,7 @@ BUILTIN = (
     "vlmcompat.patches.trainer_adapter_save:PATCH",
     "vlmcompat.patches.accelerate_dataloader_kwargs:PATCH",
     "vlmcompat.patches.peft_adapter_layout:PATCH",
+    "vlmcompat.patches.checkpoint_layout:PATCH",
 )
 
 _lock = threading.RLock()
