@@ -124,7 +124,7 @@ def _peft_load(base, adapter_dir: str):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = PeftModel.from_pretrained(base, adapter_dir)
-    notes = [str(c.message) for c in caught if "adapter keys" in str(c.message) or "missing" in str(c.message).lower()]
+    notes = [str(c.message) for c in caught if "missing adapter keys" in str(c.message)]
     return model, notes
 
 
