@@ -143,18 +143,20 @@ def normalized(name: str) -> str:
     return ".".join(part for part in name.split(".") if part not in _CONTAINERS)
 
 
-def pair_checkpoint_keys(missing: list[str], unexpected: list[str]) -> dict[str, str]:
-    """``{name in the file: name in the model}`` for checkpoint weights a loader left unused while it left
-    the model's weights of the same part uninitialised; one-to-one by :func:`normalized` name, or
-    refused (:class:`MigrationError`) when a missing weight has no single counterpart."""
-    by_name: dict[str, list[str]] = {}
-    for key in unexpected:
-        by_name.setdefault(normalized(key), []).append(key)
-    pairs = {}
+def rekey(missing: list[str], unexpected: list[str], file_keys: list[str]) -> dict[str, str]:
+    """``{name in the file: name in the model}`` for the model weights a loader left missing that have exactly
+    one unused counterpart (:func:`normalized`) and exactly one tensor in the file of that part path (loaders
+    report unused weights after their own renaming, so the file's name may differ from the reported one)."""
+    def by_name(keys: list[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for key in keys:
+            found.setdefault(normalized(key), []).append(key)
+        return found
+
+    unused, stored = by_name(unexpected), by_name(file_keys)
+    out = {}
     for key in missing:
-        found = by_name.get(normalized(key), [])
-        if len(found) != 1:
-            raise MigrationError(f"model weight {key!r} has {'no' if not found else len(found)} counterpart"
-                                 f"{'' if len(found) == 1 else 's'} among the checkpoint's unused weights")
-        pairs[found[0]] = key
-    return pairs
+        name = normalized(key)
+        if len(unused.get(name, ())) == 1 and len(stored.get(name, ())) == 1:
+            out[stored[name][0]] = key
+    return out

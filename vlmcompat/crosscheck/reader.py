@@ -128,22 +128,32 @@ def _peft_load(base, adapter_dir: str):
     return model, notes
 
 
+def checkpoint_tensors(folder) -> dict[str, Any]:
+    from safetensors.torch import load_file
+
+    tensors = {}
+    for path in sorted(folder.glob("*.safetensors")):
+        tensors.update(load_file(str(path)))
+    return tensors
+
+
 def base_for_adapter(w: artifacts.Written):
     """``(model, rekeyed)``: the writer's checkpoint as the adapter's base. Where the stock loader leaves
     weights unused (see ``crosscheck-checkpoint``), they are loaded under this release's names
-    (:func:`~vlmcompat.crosscheck.layouts.pair_checkpoint_keys`), so the adapter check measures the
-    adapter alone; ``rekeyed`` counts them."""
-    from safetensors.torch import load_file
-
+    (:func:`~vlmcompat.crosscheck.layouts.rekey`), so the adapter check measures the adapter alone;
+    ``rekeyed`` counts them. A base that cannot be completed so fails the check."""
     from vlmcompat.crosscheck import layouts
 
     base, info = load_checkpoint(w)
-    if not (info.get("missing_keys") or info.get("unexpected_keys")):
+    missing, unexpected = list(info.get("missing_keys", [])), list(info.get("unexpected_keys", []))
+    if not (missing and unexpected):
         return base, 0
-    pairs = layouts.pair_checkpoint_keys(list(info.get("missing_keys", [])), list(info.get("unexpected_keys", [])))
-    tensors = {}
-    for path in sorted(w.path(artifacts.CHECKPOINT).glob("*.safetensors")):
-        tensors.update(load_file(str(path)))
+    tensors = checkpoint_tensors(w.path(artifacts.CHECKPOINT))
+    pairs = layouts.rekey(missing, unexpected, list(tensors))
+    left = sorted(set(missing) - set(pairs.values()))
+    if left:
+        raise CheckFailed(f"the base checkpoint written by {w.cell} leaves {len(left)} weights untrained here "
+                          f"({', '.join(left[:3])}); see crosscheck-checkpoint", {"base_unreadable": True})
     base.load_state_dict({pairs[k]: v for k, v in tensors.items() if k in pairs}, strict=False)
     return base, len(pairs)
 

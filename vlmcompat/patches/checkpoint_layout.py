@@ -28,17 +28,6 @@ log = logging.getLogger("vlmcompat.patch")
 VLM_PARTS = ("vision_tower.", "multi_modal_projector.", "visual.", "language_model.")  # what the releases renamed
 
 
-def _pairs(missing: list[str], unexpected: list[str]) -> dict[str, str]:
-    """``{name in the file: name in the model}`` for the missing weights with exactly one counterpart."""
-    from vlmcompat.crosscheck import layouts
-
-    by_name: dict[str, list[str]] = {}
-    for key in unexpected:
-        by_name.setdefault(layouts.normalized(key), []).append(key)
-    found = {key: by_name.get(layouts.normalized(key), []) for key in missing}
-    return {keys[0]: key for key, keys in found.items() if len(keys) == 1}
-
-
 def rescue(model, source, info: dict) -> int:
     """Load the weights ``info`` lists as both missing and unexpected under this release's names (how many);
     raise when weights of a renamed VLM part stay missing."""
@@ -53,16 +42,18 @@ def rescue(model, source, info: dict) -> int:
         return 0
     from safetensors import safe_open
 
-    pairs = _pairs(missing, unexpected)
-    tensors = {}
-    for path in files:
-        with safe_open(str(path), "pt") as fh:
-            tensors.update({pairs[k]: fh.get_tensor(k) for k in fh.keys() if k in pairs})  # noqa: SIM118
+    from vlmcompat.crosscheck import layouts
+
+    handles = [safe_open(str(path), "pt") for path in files]
+    stored = {key: fh for fh in handles for key in fh.keys()}  # noqa: SIM118 (a safetensors handle is no mapping)
+    pairs = layouts.rekey(missing, unexpected, list(stored))
+    tensors = {name: stored[key].get_tensor(key) for key, name in pairs.items()}
     if tensors:
         model.load_state_dict(tensors, strict=False)
     loaded = set(tensors)
+    names = {layouts.normalized(k) for k in loaded}
     info["missing_keys"] = [k for k in missing if k not in loaded]
-    info["unexpected_keys"] = [k for k in unexpected if pairs.get(k) not in loaded]
+    info["unexpected_keys"] = [k for k in unexpected if layouts.normalized(k) not in names]
     left = info["missing_keys"]
     if left and any(part in k for k in info["unexpected_keys"] for part in VLM_PARTS):
         shown = ", ".join(left[:3]) + (", ..." if len(left) > 3 else "")

@@ -50,14 +50,17 @@ def test_keys_of_two_layouts_are_refused():
         layouts.rewrite("llava", mixed, "flat")
 
 
-def test_checkpoint_weights_pair_by_their_part_path():
-    missing = ["vision_tower.vision_model.embeddings.class_embedding", "language_model.lm_head.weight"]
-    unexpected = ["vision_tower.embeddings.class_embedding", "language_model.lm_head.weight"]
-    assert layouts.pair_checkpoint_keys(missing, unexpected) == {
-        "vision_tower.embeddings.class_embedding": "vision_tower.vision_model.embeddings.class_embedding",
+def test_checkpoint_weights_pair_by_their_part_path_whatever_the_loader_reported():
+    missing = ["model.vision_tower.vision_model.embeddings.class_embedding", "language_model.lm_head.weight"]
+    unexpected = ["model.vision_tower.embeddings.class_embedding", "language_model.lm_head.weight"]  # renamed by it
+    stored = ["vision_tower.embeddings.class_embedding", "language_model.lm_head.weight", "other.weight"]
+    assert layouts.rekey(missing, unexpected, stored) == {
+        "vision_tower.embeddings.class_embedding": "model.vision_tower.vision_model.embeddings.class_embedding",
         "language_model.lm_head.weight": "language_model.lm_head.weight"}
 
 
-def test_a_checkpoint_weight_without_a_single_counterpart_is_refused():
-    with pytest.raises(MigrationError, match="has no counterpart"):
-        layouts.pair_checkpoint_keys(["model.visual.merger.mlp.0.weight"], ["vision_tower.embeddings.x"])
+def test_a_weight_without_a_single_counterpart_stays_missing():
+    assert layouts.rekey(["model.visual.merger.mlp.0.weight"], ["vision_tower.embeddings.x"],
+                         ["vision_tower.embeddings.x"]) == {}
+    twice = ["a.vision_model.x", "a.model.x"]
+    assert layouts.rekey(["a.x"], twice, twice) == {}
