@@ -26,6 +26,7 @@ LOGITS_ATOL = 2e-3
 PIXEL_ATOL = 1e-5
 # what the model takes from a processor; other outputs (token_type_ids, which tokenizers return by
 # default on some releases) are not compared
+ADAPTER_DIFFERS = "adapter written by"  # how a failed adapter check's message starts
 MODEL_INPUTS = ("input_ids", "attention_mask", "pixel_values", "image_grid_thw", "image_sizes")
 
 
@@ -169,7 +170,7 @@ def check_adapter(w: artifacts.Written, ref: dict[str, Any]) -> Check:
     said = f"peft warned: {notes[0][:300]}" if notes else "no warning"
     state = ("runs untrained (logits equal the base model's)" if untrained
              else f"logits differ (max abs diff {diff:.2e})")
-    raise CheckFailed(f"adapter written by {w.cell} {state}; {said}", metrics)
+    raise CheckFailed(f"{ADAPTER_DIFFERS} {w.cell} {state}; {said}", metrics)
 
 
 def check_processor(w: artifacts.Written, ref: dict[str, Any]) -> Check:

@@ -42,21 +42,21 @@ def _checkpoint_issue(message: str, writer: dict) -> str:
 
 
 def diagnose(kind: str, text: str, writer: dict, reader_versions: dict) -> str | None:
-    """The catalogue id a failed check of ``kind`` shows: what ``vlmcompat explain`` finds in the message
-    and traceback (``text``), else what the two releases' layouts say."""
+    """The catalogue id a failed check of ``kind`` shows: for an adapter whose keys the two releases lay out
+    differently, which way they differ; else what ``vlmcompat explain`` finds in the message and traceback
+    (``text``); else, for unused checkpoint weights, which renaming the names show."""
     from vlmcompat import explain
 
+    if kind == artifacts.ADAPTER and text.startswith(reader.ADAPTER_DIFFERS):  # loaded, but not as written
+        written, read = _layout(writer.get("transformers")), _layout(reader_versions.get("transformers"))
+        if written is not None and read is not None and written != read:
+            order = layouts.LAYOUTS
+            return ADAPTER_NEWER if order.index(written) > order.index(read) else ADAPTER_OLDER
     found = [m.issue for m in explain.explain(text)] or known_issues.classify(text)
     if found:
         return found[0]
     if "keys" in text and (kind == artifacts.CHECKPOINT or "base checkpoint" in text):
         return _checkpoint_issue(text, writer)
-    if kind == artifacts.ADAPTER:
-        written, read = _layout(writer.get("transformers")), _layout(reader_versions.get("transformers"))
-        if written is None or read is None or written == read:
-            return None
-        order = layouts.LAYOUTS
-        return ADAPTER_NEWER if order.index(written) > order.index(read) else ADAPTER_OLDER
     return None
 
 
