@@ -1,4 +1,5 @@
-"""The writer × reader tables of the cross-release check: one per family and artifact kind, a row per
+"""The writer × reader tables of the cross-release check: one per family and artifact kind (none where every
+check was skipped), a row per
 writer cell, a column per reader cell, each entry *native → patched* as in the summary
 (``❌ [adapter-keys-newer-layout] → ✅``). Pure: reader cells in (``reports/crosscheck/*.json``),
 markdown out."""
@@ -6,7 +7,7 @@ markdown out."""
 from __future__ import annotations
 
 from vlmcompat.report.marks import ARROW, NOT_RUN, mark, table
-from vlmcompat.results import CellResult, Mode, ProbeResult
+from vlmcompat.results import CellResult, Mode, ProbeResult, Status
 
 PREFIX = "crosscheck-"
 LEGEND = (
@@ -51,6 +52,8 @@ def render(readers: list[CellResult]) -> str:
     parts = [LEGEND, ""]
     for family in sorted({key[3] for key in index}):
         for probe in sorted({key[2] for key in index if key[3] == family}):
+            if all(r.status is Status.SKIP for key, r in index.items() if key[2] == probe and key[3] == family):
+                continue  # nothing was checked (e.g. no processor check for the family): no table
             parts += [f"### {family} · {probe.removeprefix(PREFIX)}", "", render_table(readers, probe, family, index),
                       ""]
     return "\n".join(parts)
