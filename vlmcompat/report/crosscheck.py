@@ -6,6 +6,8 @@ markdown out."""
 
 from __future__ import annotations
 
+from packaging.version import InvalidVersion, Version
+
 from vlmcompat.report.marks import ARROW, NOT_RUN, mark, table
 from vlmcompat.results import CellResult, Mode, ProbeResult, Status
 
@@ -43,12 +45,20 @@ def render_table(readers: list[CellResult], probe: str, family: str, index=None)
     return table(rows, ["writer ↓ · reader →", *(c.cell for c in readers)])
 
 
+def _release(cell: CellResult) -> tuple:
+    try:
+        return (0, Version(cell.versions.get("transformers") or ""), cell.cell)
+    except InvalidVersion:
+        return (1, Version("0"), cell.cell)
+
+
 def render(readers: list[CellResult]) -> str:
-    """Every family × kind table, or "" when no cell has cross-release results."""
+    """Every family × kind table (readers, and so writers, oldest transformers first), or "" when no cell has
+    cross-release results."""
     index = _index(readers)
     if not index:
         return ""
-    readers = [c for c in readers if any(key[0] == c.cell for key in index)]
+    readers = sorted((c for c in readers if any(key[0] == c.cell for key in index)), key=_release)
     parts = [LEGEND, ""]
     for family in sorted({key[3] for key in index}):
         for probe in sorted({key[2] for key in index if key[3] == family}):
