@@ -91,6 +91,7 @@ BUILTIN = (
     "vlmcompat.patches.accelerate_dataloader_kwargs:PATCH",
     "vlmcompat.patches.peft_adapter_layout:PATCH",
     "vlmcompat.patches.checkpoint_layout:PATCH",
+    "vlmcompat.patches.qwen_vl_config:PATCH",
 )
 
 _lock = threading.RLock()
