@@ -17,10 +17,11 @@ so schema_version stays 1 and every older file still reads: ``run`` (how the pro
 ``complete``, ``interrupted`` or ``crashed``, with the tasks that never ran), ``cache`` (the
 result-cache key, whether these results were reused, when they were produced), ``later_run``
 (in a merged report: a later run of the cell that did not finish, whose record lies beside
-the cell file), a result's ``writer`` (cross-release checks: the cell whose artifacts were read)
-and ``install.offline`` (resolved from the local cache because the package
-index could not be reached). A reader of the old schema ignores the new keys; a result with
-the new status ``interrupted`` it refuses by name rather than misreads.
+the cell file), ``install.offline`` (resolved from the local cache because the package
+index could not be reached), a result's ``model`` (the user's checkpoint folder the probe
+ran on) and a result's ``writer`` (cross-release checks: the cell whose artifacts were read).
+A reader of the old schema ignores the new keys; a result with the new status
+``interrupted`` it refuses by name rather than misreads.
 
 Size: the schema and its validation (every field checked, each problem one line naming the
 file and the field) belong together; ~400 lines.
@@ -170,6 +171,7 @@ class ProbeResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     reason: str | None = None  # why a skip/fail/timeout/crash happened, in words
+    model: str | None = None  # the user's checkpoint the family's probes ran on (``probe --model``)
     writer: str | None = None  # cross-release checks: the cell whose artifacts this reader cell loaded
 
     @property
@@ -183,7 +185,7 @@ class ProbeResult:
         return f"{self.status.value} ({self.issue})" if self.issue else self.status.value
 
     def to_dict(self) -> dict[str, Any]:
-        data = {
+        out = {
             "probe": self.probe,
             "family": self.family,
             "mode": self.mode.value,
@@ -194,9 +196,11 @@ class ProbeResult:
             "seconds": round(self.seconds, 3),
             "reason": self.reason,
         }
+        if self.model is not None:
+            out["model"] = self.model
         if self.writer is not None:
-            data["writer"] = self.writer
-        return data
+            out["writer"] = self.writer
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<result>", where: str = "result") -> ProbeResult:
@@ -215,6 +219,7 @@ class ProbeResult:
             metrics=f.obj("metrics"),
             seconds=f.number("seconds"),
             reason=f.text("reason"),
+            model=f.text("model"),
             writer=f.text("writer"),
         )
 
