@@ -48,9 +48,21 @@ def build(name: str, seed: int = 0):
     return _resolve(fam.builder)(fam.lm, seed=seed, image_token=True)
 
 
-def batch(name: str, seed: int = 0) -> dict[str, Any]:
+EXPANDED_SINCE = "4.45"  # processors write one image token per feature (LLaVA models need it from 4.48)
+
+
+def expanded_here() -> bool:
+    """Whether this release's processor expands image tokens in input_ids (the batch format it makes)."""
+    from vlmcompat import versions
+
+    return versions.transformers_at_least(EXPANDED_SINCE)
+
+
+def batch(name: str, seed: int = 0, expanded: bool | None = None) -> dict[str, Any]:
+    """The family's seeded batch in the format this release's processor makes (or the one asked for);
+    both formats describe the same sequence."""
     fam = family(name)
-    return _resolve(fam.batcher)(fam.lm, expanded=True, seed=seed)
+    return _resolve(fam.batcher)(fam.lm, expanded=expanded_here() if expanded is None else expanded, seed=seed)
 
 
 def class_available(name: str) -> bool:

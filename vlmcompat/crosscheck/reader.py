@@ -50,13 +50,16 @@ def reference(w: artifacts.Written) -> dict[str, Any]:
     return load_file(str(w.path(artifacts.REFERENCE)))
 
 
-def _batch(ref: dict[str, Any], model) -> dict[str, Any]:
-    """The writer's batch as this release's forward takes it: inputs it does not know are left out,
-    and ``mm_token_type_ids`` (Qwen-VL forwards that compute M-RoPE from it) is derived from the
-    image tokens, as this release's processor would return it."""
+def _batch(ref: dict[str, Any], model, w: artifacts.Written | None = None) -> dict[str, Any]:
+    """The writer's batch as this release's forward takes it: in the image-token format this release's
+    processor makes (a writer before 4.45 wrote one ``<image>`` per image; the same sequence), without
+    inputs it does not know, and with ``mm_token_type_ids`` (Qwen-VL forwards that compute M-RoPE from
+    it) derived from the image tokens, as this release's processor would return it."""
     import inspect
 
     batch = {k.removeprefix("batch."): v for k, v in ref.items() if k.startswith("batch.") and k != "batch.labels"}
+    if w is not None and w.versions.get("expanded", True) != families.expanded_here():
+        batch = {k: v for k, v in families.batch(w.family).items() if k != "labels"}
     params = inspect.signature(type(_unwrapped(model)).forward).parameters
     if "mm_token_type_ids" in params and "mm_token_type_ids" not in batch and "image_grid_thw" in batch:
         batch["mm_token_type_ids"] = (batch["input_ids"] == _unwrapped(model).config.image_token_id).long()
@@ -105,7 +108,7 @@ def _keys_problem(info: dict[str, Any]) -> str | None:
 
 def check_checkpoint(w: artifacts.Written, ref: dict[str, Any]) -> Check:
     model, info = load_checkpoint(w)
-    diff = _diff(_logits(model, _batch(ref, model)), ref["base_logits"])
+    diff = _diff(_logits(model, _batch(ref, model, w)), ref["base_logits"])
     metrics = {"missing_keys": len(info.get("missing_keys", [])),
                "unexpected_keys": len(info.get("unexpected_keys", [])), "max_abs_diff": diff}
     problem = _keys_problem(info)
@@ -162,7 +165,7 @@ def base_for_adapter(w: artifacts.Written):
 def check_adapter(w: artifacts.Written, ref: dict[str, Any]) -> Check:
     base, rekeyed = base_for_adapter(w)
     model, notes = _peft_load(base, str(w.path(artifacts.ADAPTER)))
-    got = _logits(model, _batch(ref, model))
+    got = _logits(model, _batch(ref, model, w))
     diff, untrained = _diff(got, ref["adapter_logits"]), _diff(got, ref["base_logits"]) <= LOGITS_ATOL
     metrics = {"max_abs_diff": diff, "untrained": untrained, "warnings": len(notes), "base_rekeyed": rekeyed}
     if diff <= LOGITS_ATOL and not notes:

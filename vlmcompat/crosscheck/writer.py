@@ -90,6 +90,6 @@ def write(name: str, out: Path) -> dict[str, str]:
         done[artifacts.PROCESSOR] = "written"
     tensors.update({f"batch.{k}": v.contiguous() for k, v in batch.items()})
     save_file(tensors, str(out / artifacts.REFERENCE))
-    info = dict(versions(), family=name, written=done)
+    info = dict(versions(), family=name, written=done, expanded=families.expanded_here())
     (out / artifacts.VERSIONS).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return done
