@@ -160,3 +160,20 @@ def rekey(missing: list[str], unexpected: list[str], file_keys: list[str]) -> di
         if len(unused.get(name, ())) == 1 and len(stored.get(name, ())) == 1:
             out[stored[name][0]] = key
     return out
+
+
+def in_model(pairs: dict[str, str], model_keys: list[str]) -> dict[str, str]:
+    """``pairs`` with each model name as the model's ``state_dict`` spells it: loaders may report a missing
+    weight under another prefix (4.44 reports ``model.language_model.lm_head.weight`` for
+    ``language_model.lm_head.weight``); a name with no single match in the model is dropped."""
+    by_name: dict[str, list[str]] = {}
+    for key in model_keys:
+        by_name.setdefault(normalized(key), []).append(key)
+    known = set(model_keys)
+    out = {}
+    for stored, name in pairs.items():
+        if name in known:
+            out[stored] = name
+        elif len(by_name.get(normalized(name), ())) == 1:
+            out[stored] = by_name[normalized(name)][0]
+    return out

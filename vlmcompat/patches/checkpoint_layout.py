@@ -46,11 +46,12 @@ def rescue(model, source, info: dict) -> int:
 
     handles = [safe_open(str(path), "pt") for path in files]
     stored = {key: fh for fh in handles for key in fh.keys()}  # noqa: SIM118 (a safetensors handle is no mapping)
-    pairs = layouts.rekey(missing, unexpected, list(stored))
+    found = layouts.rekey(missing, unexpected, list(stored))
+    pairs = layouts.in_model(found, list(model.state_dict()))
     tensors = {name: stored[key].get_tensor(key) for key, name in pairs.items()}
     if tensors:
         model.load_state_dict(tensors, strict=False)
-    loaded = set(tensors)
+    loaded = {found[key] for key in pairs}  # as the loader reported them
     names = {layouts.normalized(k) for k in loaded}
     info["missing_keys"] = [k for k in missing if k not in loaded]
     info["unexpected_keys"] = [k for k in unexpected if layouts.normalized(k) not in names]

@@ -64,3 +64,9 @@ def test_a_weight_without_a_single_counterpart_stays_missing():
                          ["vision_tower.embeddings.x"]) == {}
     twice = ["a.vision_model.x", "a.model.x"]
     assert layouts.rekey(["a.x"], twice, twice) == {}
+
+
+def test_model_names_follow_the_models_own_spelling():
+    pairs = {"language_model.lm_head.weight": "model.language_model.lm_head.weight", "x.weight": "nowhere.y"}
+    model = ["language_model.lm_head.weight", "language_model.model.embed_tokens.weight"]
+    assert layouts.in_model(pairs, model) == {"language_model.lm_head.weight": "language_model.lm_head.weight"}
