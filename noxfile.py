@@ -4,6 +4,7 @@
     nox -s matrix -j 2                         # every cell, two at a time, then the report
     nox -s "matrix(newest)" -- --probe model-class   # one cell; args after -- go to `vlmcompat probe`
     nox -s report                              # reports/compat.md + compat.json from reports/cells
+    nox -s crosscheck_write -j 2 && nox -s crosscheck -j 2   # artifacts per cell, then each cell reads the others
 
 VLMCOMPAT_MATRIX=other.toml and VLMCOMPAT_REPORTS=dir/ point it at another matrix / reports folder.
 
@@ -93,6 +94,38 @@ def matrix(session: nox.Session, cell: str) -> None:
         _refresh_report(session)
     if problem:
         session.error(problem)
+
+
+def _crosscheck_cell(session: nox.Session, cell: str) -> Path:
+    """The cell's venv (built or reused through vlmcompat.matrix.cell, keyed by its requirements)."""
+    if MATRIX is None:
+        session.error(MATRIX_ERROR)
+    venv, info = cells.build(MATRIX.get(cell).requirements)
+    if info.status not in (InstallStatus.OK, InstallStatus.EXISTING):
+        session.error(cells.describe_failure(cell, MATRIX.get(cell).requirements, info))
+    return venv
+
+
+@nox.session(venv_backend="none", allow_parallel=True)
+@nox.parametrize("cell", CELL_NAMES, ids=CELL_NAMES)
+def crosscheck_write(session: nox.Session, cell: str) -> None:
+    """Save this cell's artifacts (adapter, checkpoint, processor) under reports/artifacts/<cell>/."""
+    python = _crosscheck_cell(session, cell) / "bin" / "python"
+    session.run(str(python), "-m", "vlmcompat", "crosscheck", "write", "--cell", cell, "--reports", str(REPORTS),
+                *session.posargs, env=cells.probe_env(), external=True)
+
+
+@nox.session(venv_backend="none", allow_parallel=True)
+@nox.parametrize("cell", CELL_NAMES, ids=CELL_NAMES)
+def crosscheck(session: nox.Session, cell: str) -> None:
+    """Load in this cell the artifacts the other cells wrote ([[pair]] tables choose writers; default all);
+    results in reports/crosscheck/<cell>.json. Run `nox -s crosscheck_write` first."""
+    python = _crosscheck_cell(session, cell) / "bin" / "python"
+    writers = [] if not MATRIX.pairs else [arg for w in MATRIX.writers_for(cell) for arg in ("--writer", w)]
+    if MATRIX.pairs and not writers:
+        session.skip(f"no [[pair]] in {MATRIX_PATH.name} has reader {cell!r}")
+    session.run(str(python), "-m", "vlmcompat", "crosscheck", "read", "--cell", cell, "--reports", str(REPORTS),
+                *writers, *session.posargs, env=cells.probe_env(), external=True)
 
 
 def _report_args() -> list[str]:

@@ -7,7 +7,7 @@
     │   └── ResultsError                    a results/baseline JSON we cannot use
     ├── PatchError(RuntimeError)            a patch cannot be applied/reverted
     ├── ForwardInputError(ValueError)       a caller passed inputs the patched forward refuses
-    ├── MigrationError(ValueError)          a tokenizer.json cannot be migrated losslessly
+    ├── MigrationError(ValueError)          a tokenizer.json or adapter cannot be migrated losslessly
     └── EnvironmentProblem(RuntimeError)    the environment cannot do what was asked
 
 Every class also subclasses the matching builtin, so ``except ValueError`` keeps working

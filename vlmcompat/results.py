@@ -17,9 +17,10 @@ so schema_version stays 1 and every older file still reads: ``run`` (how the pro
 ``complete``, ``interrupted`` or ``crashed``, with the tasks that never ran), ``cache`` (the
 result-cache key, whether these results were reused, when they were produced), ``later_run``
 (in a merged report: a later run of the cell that did not finish, whose record lies beside
-the cell file) and ``install.offline`` (resolved from the local cache because the package
-index could not be reached) and a result's ``model`` (the user's checkpoint folder the probe
-ran on). A reader of the old schema ignores the new keys; a result with the new status
+the cell file), ``install.offline`` (resolved from the local cache because the package
+index could not be reached), a result's ``model`` (the user's checkpoint folder the probe
+ran on) and a result's ``writer`` (cross-release checks: the cell whose artifacts were read).
+A reader of the old schema ignores the new keys; a result with the new status
 ``interrupted`` it refuses by name rather than misreads.
 
 Size: the schema and its validation (every field checked, each problem one line naming the
@@ -171,10 +172,12 @@ class ProbeResult:
     seconds: float = 0.0
     reason: str | None = None  # why a skip/fail/timeout/crash happened, in words
     model: str | None = None  # the user's checkpoint the family's probes ran on (``probe --model``)
+    writer: str | None = None  # cross-release checks: the cell whose artifacts this reader cell loaded
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.probe, self.family, self.mode.value)
+    def key(self) -> tuple[str, ...]:
+        base = (self.probe, self.family, self.mode.value)
+        return base if self.writer is None else (*base, self.writer)
 
     @property
     def outcome(self) -> str:
@@ -195,6 +198,8 @@ class ProbeResult:
         }
         if self.model is not None:
             out["model"] = self.model
+        if self.writer is not None:
+            out["writer"] = self.writer
         return out
 
     @classmethod
@@ -215,6 +220,7 @@ class ProbeResult:
             seconds=f.number("seconds"),
             reason=f.text("reason"),
             model=f.text("model"),
+            writer=f.text("writer"),
         )
 
 

@@ -148,6 +148,14 @@ def catalogue_url() -> str:
     return known_issues.catalogue_location()
 
 
+def crosscheck_readers(cells_dir: Path) -> list[CellResult]:
+    """The cross-release results beside the cells folder (``reports/crosscheck/*.json``), if any."""
+    from vlmcompat.commands.crosscheck import CROSSCHECK_SUBDIR
+
+    folder = cells_dir.parent / CROSSCHECK_SUBDIR  # reports/cells or reports/compat.json -> reports/crosscheck
+    return load_results(folder) if folder.is_dir() and any(folder.glob("*.json")) else []
+
+
 def write_reports(cells_dir: str | os.PathLike[str] = DEFAULT_CELLS, md: str | None = str(DEFAULT_MD),
                   json: str | None = str(DEFAULT_JSON), junit: str | None = None,
                   matrix_path: str | None = None, svg: str | None = AUTO,
@@ -174,8 +182,9 @@ def write_reports(cells_dir: str | os.PathLike[str] = DEFAULT_CELLS, md: str | N
                 _write(svg, svg_fmt.render(cells))
             written.append(str(svg))
         picture = os.path.relpath(svg, Path(md).parent).replace(os.sep, "/") if svg and md else None
+        readers = crosscheck_readers(source)
         outputs = ((md, lambda c: markdown.render(c, baseline, picture=picture, baseline_label=baseline_label,
-                                                  catalogue=catalogue_from(md))),
+                                                  catalogue=catalogue_from(md), crosscheck=readers)),
                    (json, jsonfmt.render), (junit, junit_fmt.render))
         for path, renderer in outputs:
             if path:

@@ -37,7 +37,7 @@ Every problem is a :class:`~vlmcompat.errors.MatrixError` whose message starts w
 ``path:line:``. tomllib gives no positions for keys, so :mod:`vlmcompat.matrix.source`
 finds them in the text.
 
-Size: the parser and its line-precise checks of every key belong together; ~320 lines.
+Size: the parser and its line-precise checks of every key belong together; ~340 lines.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ USER_KEYS = ("model", "run")  # the user's checkpoint folder and commands, top l
 CELL_KEYS = ("name", *STACK, "extras", "expect", *USER_KEYS)
 PRODUCT_KEYS = (*STACK, "extras", "exclude", "expect", *USER_KEYS)
 EXPECT_KEYS = ("probe", "family", "mode", "status", "issue", "reason", "link")
-TOP_KEYS = ("cell", "product", *USER_KEYS)
+PAIR_KEYS = ("writer", "reader")
+TOP_KEYS = ("cell", "product", "pair", *USER_KEYS)
 _OPS = {"==": "", "===": "", ">=": "ge", "<=": "le", ">": "gt", "<": "lt", "~=": "compat", "!=": "ne"}
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+\-]*$")
 
@@ -116,10 +117,17 @@ class CellSpec:
 class Matrix:
     cells: list[CellSpec]
     path: str = str(MATRIX_FILE)
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # [[pair]] (writer, reader); none: all pairs
 
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.cells]
+
+    def writers_for(self, reader: str) -> list[str]:
+        """The cells whose artifacts ``reader`` loads in the cross-release check."""
+        if not self.pairs:
+            return self.names
+        return [w for w, r in self.pairs if r == reader]
 
     def get(self, name: str) -> CellSpec:
         for cell in self.cells:
@@ -186,7 +194,19 @@ class _Parser:
             seen[cell.name] = cell
         if not cells:
             raise self.fail(1, "no cells; add a [[cell]] or [[product]] table")
-        return Matrix(cells, self.path)
+        return Matrix(cells, self.path, [self.pair(t, i, seen) for i, t in enumerate(self._tables(data, "pair"))])
+
+    def pair(self, table: dict[str, Any], index: int, cells: dict[str, CellSpec]) -> tuple[str, str]:
+        """``[[pair]] writer = "<cell>" reader = "<cell>"``: one cross-release check to run."""
+        span = self.source.table("pair", index)
+        label = f"pair #{index + 1}"
+        self._check_keys(table, PAIR_KEYS, span, label)
+        for key in PAIR_KEYS:
+            if table.get(key) not in cells:
+                raise self.fail(self.source.key(span, key) if key in table else span[0],
+                                f"{key} {table.get(key)!r} in {label} is not a cell of this matrix; "
+                                f"cells: {', '.join(cells)}")
+        return table["writer"], table["reader"]
 
     def _tables(self, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
         tables = data.get(key, [])

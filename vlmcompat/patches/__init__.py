@@ -89,6 +89,9 @@ BUILTIN = (
     "vlmcompat.patches.peft_unavailable:PATCH",  # before anything that imports transformers.trainer
     "vlmcompat.patches.trainer_adapter_save:PATCH",
     "vlmcompat.patches.accelerate_dataloader_kwargs:PATCH",
+    "vlmcompat.patches.peft_adapter_layout:PATCH",
+    "vlmcompat.patches.checkpoint_layout:PATCH",
+    "vlmcompat.patches.qwen_vl_config:PATCH",
 )
 
 _lock = threading.RLock()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vlmcompat import known_issues
-from vlmcompat.report import changes, details, install_failed, ranges, summary
+from vlmcompat.report import changes, crosscheck, details, install_failed, ranges, summary
 from vlmcompat.report.marks import INSTALL_FAILED, MARKS, RELATIVE_CATALOGUE, issue_link, link_definitions, seen_ids
 from vlmcompat.results import CellResult, Status
 
@@ -41,6 +41,7 @@ class Document:
     baseline_label: str = "the baseline"
     picture: str | None = None  # the svg's path relative to the markdown, when one was drawn
     catalogue: str = RELATIVE_CATALOGUE
+    crosscheck: list[CellResult] | None = None  # reader cells of the cross-release check
 
 
 Section = Callable[[Document], list[str]]
@@ -80,6 +81,11 @@ def details_section(doc: Document) -> list[str]:
     return ["## Details", "", DETAILS_LEGEND, "", details.render(doc.cells)]
 
 
+def crosscheck_section(doc: Document) -> list[str]:
+    text = crosscheck.render(doc.crosscheck or [])
+    return ["## Saved on one release, loaded on another", "", text] if text else []
+
+
 def issue_note(issue: known_issues.KnownIssue) -> str:
     if not issue.affected:
         return "not a pin problem"
@@ -87,7 +93,7 @@ def issue_note(issue: known_issues.KnownIssue) -> str:
 
 
 def issues_section(doc: Document) -> list[str]:
-    ids = seen_ids(doc.cells)
+    ids = seen_ids(doc.cells) | seen_ids(doc.crosscheck or [])
     if not ids:
         return []
     lines = [f"- {issue_link(i.id)} — {i.title} ({issue_note(i)})" for i in known_issues.all_issues() if i.id in ids]
@@ -125,12 +131,13 @@ def problems_section(doc: Document) -> list[str]:
 
 
 def links_section(doc: Document) -> list[str]:
-    links = link_definitions(seen_ids(doc.cells) | seen_ids(doc.baseline or []), doc.catalogue)
+    links = link_definitions(seen_ids(doc.cells) | seen_ids(doc.baseline or []) | seen_ids(doc.crosscheck or []),
+                             doc.catalogue)
     return [*links, ""] if links else []
 
 
 SECTIONS: tuple[Section, ...] = (title, picture, summary_section, changes_section, ranges_section, details_section,
-                                 issues_section, problems_section, links_section)
+                                 crosscheck_section, issues_section, problems_section, links_section)
 
 
 def render_document(doc: Document, sections: tuple[Section, ...] = SECTIONS) -> str:
@@ -141,7 +148,9 @@ def render_document(doc: Document, sections: tuple[Section, ...] = SECTIONS) -> 
 
 
 def render(cells: list[CellResult], baseline: list[CellResult] | None = None, *, picture: str | None = None,
-           baseline_label: str = "the baseline", catalogue: str = RELATIVE_CATALOGUE) -> str:
-    """compat.md for ``cells`` (and what changed against ``baseline``, when given); issue ids link to
-    ``catalogue`` (the catalogue page as seen from where compat.md is written)."""
-    return render_document(Document(cells, baseline, baseline_label, picture, catalogue))
+           baseline_label: str = "the baseline", catalogue: str = RELATIVE_CATALOGUE,
+           crosscheck: list[CellResult] | None = None) -> str:
+    """compat.md for ``cells`` (and what changed against ``baseline``, when given; the writer × reader
+    tables of ``crosscheck`` reader cells); issue ids link to ``catalogue`` (the catalogue page as seen
+    from where compat.md is written)."""
+    return render_document(Document(cells, baseline, baseline_label, picture, catalogue, crosscheck))
