@@ -10,7 +10,7 @@ SigLIP-tower families (LLaVA-OneVision, SmolVLM, Gemma 3, PaliGemma) they reach 
 
 from __future__ import annotations
 
-from vlmcompat.tiny import Family
+from vlmcompat.tiny.family import Family
 
 _QV = ("q_proj", "v_proj")
 

@@ -14,9 +14,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from vlmcompat import tiny  # noqa: E402
-from vlmcompat.results import Mode  # noqa: E402
-from vlmcompat.tiny import cache  # noqa: E402
+from vlmcompat import tiny
+from vlmcompat.results import Mode
+from vlmcompat.tiny import cache
 
 FAMILIES = list(tiny.FAMILIES)
 
