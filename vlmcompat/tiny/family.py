@@ -18,6 +18,9 @@ class Family:
     lora_targets: tuple[str, ...]  # LoRA target modules in the language model
     peft_task_type: str  # the task type people use with get_peft_model
     extra_trainable: tuple[str, ...] = ()  # name parts of non-LoRA parameters the recipe also trains
+    # whether a checkpoint/processor format without expanded image tokens exists (BLIP-2, InstructBLIP,
+    # LLaVA before 4.45); the current VLMs' processors always expanded them
+    legacy_format: bool = True
 
     @property
     def is_seq2seq(self) -> bool:

@@ -17,7 +17,7 @@ _QV = ("q_proj", "v_proj")
 
 def _family(name: str, model_class: str, since: str, module: str, lm: str) -> Family:
     return Family(name, model_class, "causal", since, f"vlmcompat.tiny.{module}:build",
-                  f"vlmcompat.tiny.{module}:make_batch", lm, _QV, "CAUSAL_LM")
+                  f"vlmcompat.tiny.{module}:make_batch", lm, _QV, "CAUSAL_LM", legacy_format=False)
 
 
 MODERN_FAMILIES: dict[str, Family] = {
