@@ -13,9 +13,10 @@ The current VLMs' processor outputs are kept as they come: per-token ``token_typ
 ``mm_token_type_ids`` are padded with 0; Qwen's flattened patches (``pixel_values`` rows, one
 ``image_grid_thw`` row per image) are concatenated; every other image input (``image_sizes``,
 ``pixel_attention_mask``, ``batch_num_images``) is stacked like ``pixel_values``. With
-``token_type_ids=True`` the collator writes ``token_type_ids`` (1 on image tokens) where the
-examples lack them: Gemma 3 and PaliGemma refuse to train without them on transformers 5.0-5.5
-and 5.0-5.8. ``max_length`` truncates without ever cutting into an image's tokens
+``token_type_ids="image"`` (Gemma 3: 1 on image tokens) or ``"labels"`` (PaliGemma: 1 on the
+suffix it trains on) the collator writes ``token_type_ids`` where the examples lack them, as the
+processors do: Gemma 3 and PaliGemma refuse to train without them on transformers 5.0-5.5 and
+5.0-5.8. ``max_length`` truncates without ever cutting into an image's tokens
 (:mod:`vlmcompat.truncation`).
 
 ``examples_from_batch`` turns a padded batch back into the per-example dicts a dataset
@@ -39,7 +40,7 @@ class VisionLanguageCollator:
     image_token_id: int | None = None
     causal: bool = True
     qformer_pad_token_id: int = 0
-    token_type_ids: bool = False  # write token_type_ids (1 on image tokens) where examples lack them
+    token_type_ids: str | None = None  # "image" | "labels": write token_type_ids where examples lack them
     max_length: int | None = None  # truncate text, never inside an image's tokens (else ValueError)
 
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
@@ -75,10 +76,15 @@ class VisionLanguageCollator:
         for key in PER_TOKEN:
             if key in examples[0]:
                 batch[key] = _pad([e[key] for e in examples], 0)
-        if self.token_type_ids and "token_type_ids" not in batch:
-            if self.image_token_id is None:
-                raise ValueError("VisionLanguageCollator(token_type_ids=True) needs image_token_id (to mark images)")
+        if self.token_type_ids is None or "token_type_ids" in batch:
+            return
+        if self.token_type_ids == "labels" and "labels" in batch:
+            batch["token_type_ids"] = (batch["labels"] != IGNORE_INDEX).long()
+        elif self.token_type_ids == "image" and self.image_token_id is not None:
             batch["token_type_ids"] = (batch["input_ids"] == self.image_token_id).long()
+        else:
+            raise ValueError(f"VisionLanguageCollator(token_type_ids={self.token_type_ids!r}) needs 'image' with an "
+                             "image_token_id, or 'labels' with a causal LM's labels")
 
     @staticmethod
     def _images(examples: list[dict[str, Any]], batch: dict[str, Any]) -> None:

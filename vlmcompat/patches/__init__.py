@@ -89,6 +89,9 @@ BUILTIN = (
     "vlmcompat.patches.peft_unavailable:PATCH",  # before anything that imports transformers.trainer
     "vlmcompat.patches.trainer_adapter_save:PATCH",
     "vlmcompat.patches.accelerate_dataloader_kwargs:PATCH",
+    "vlmcompat.patches.vision2seq_alias:PATCH",
+    "vlmcompat.patches.token_type_ids:PATCH",
+    "vlmcompat.patches.nested_text_config:PATCH",
 )
 
 _lock = threading.RLock()
