@@ -92,6 +92,7 @@ BUILTIN = (
     "vlmcompat.patches.vision2seq_alias:PATCH",
     "vlmcompat.patches.token_type_ids:PATCH",
     "vlmcompat.patches.nested_text_config:PATCH",
+    "vlmcompat.patches.vision_input_grad:PATCH",
 )
 
 _lock = threading.RLock()
