@@ -86,8 +86,8 @@ def run(family: str, mode: Mode) -> Metrics:
                               f"image tokens: {type(exc).__name__}: {exc}", metrics) from exc
         metrics["loss"] = loss
         raise ProbeFailed("image-tokens-truncated", f"truncation=True, max_length={cut} kept {kept} of {count} image "
-                          f"tokens and the model trained on without a word (loss {loss:.4f}): its image features "
-                          "no longer match the text", metrics)
+                          f"tokens and the model trained on without a word (loss {loss:.4f}; the cut took the answer "
+                          "too): its image features no longer match the text", metrics)
     examples = examples_from_batch(batch)
     try:
         VisionLanguageCollator(pad_token_id=0, image_token_id=image_id, max_length=cut)(examples)
