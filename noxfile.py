@@ -79,7 +79,8 @@ def matrix(session: nox.Session, cell: str) -> None:
         before = record.snapshot(out)
         code = 0
         try:  # 0: done; 1: done, and --strict found a patched failure
-            session.run(*cells.probe_command("python", cell, out, install_seconds=info.seconds, extra=session.posargs),
+            session.run(*cells.probe_command("python", cell, out, install_seconds=info.seconds,
+                                            extra=[*spec.probe_args(), *session.posargs]),
                         env=cells.probe_env(), success_codes=[0, 1], interrupt_timeout=1.0, terminate_timeout=10.0)
         except nox.command.CommandFailed as exc:
             code = exc.return_code if exc.return_code is not None else 1

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from vlmcompat import __version__
 from vlmcompat.errors import VlmcompatError
 
-COMMANDS = ("probe", "report", "pins", "gate", "explain", "doctor", "tokenizer", "bisect")
+COMMANDS = ("probe", "report", "pins", "gate", "explain", "doctor", "tokenizer", "bisect", "shrink")
 
 
 def _available_commands() -> list[str]:

@@ -34,9 +34,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vlmcompat import paths, probes, signals, tiny, versions
+from vlmcompat import paths, probes, signals, tiny, usermodel, versions
 from vlmcompat.matrix.record import CellRecord, describe_exit
-from vlmcompat.results import CellResult, ErrorInfo, InstallInfo, InstallStatus, Mode, ProbeResult, Status
+from vlmcompat.results import ENVIRONMENT, CellResult, ErrorInfo, InstallInfo, InstallStatus, Mode, ProbeResult, Status
 
 DEFAULT_TIMEOUT = 300.0
 STARTUP_TIMEOUT = 600.0  # importing torch + transformers on a busy machine takes a while
@@ -141,6 +141,8 @@ class _Supervisor:
         self.preparing = False  # setting a task's patch state: the start-up limit applies
 
     def emit(self, result: ProbeResult) -> None:
+        if result.model is None and result.family != ENVIRONMENT:  # a timeout or crash on the user's checkpoint
+            result.model = usermodel.active_name()
         self.results.append(result)
         self.on_result(result)
         self.done += 1

@@ -213,27 +213,43 @@ def _later_and_crash(cell: CellResult, report: GateReport) -> None:
                                          why=cell.run.reason or "the probe command died"))
 
 
-def check_absolute(results: list[CellResult]) -> GateReport:
-    """Gate without a baseline (a user's own pins): every patched probe must pass or skip."""
+def check_absolute(results: list[CellResult], patched: bool = False) -> GateReport:
+    """Gate without a baseline (a user's own pins): every probe must pass or skip on the user's path.
+
+    ``patched=False`` (the default): the user's code does not ``import vlmcompat.patch``, so the
+    native results decide and the patched ones say whether the patch would help; ``patched=True``:
+    the patched results decide and the native failures are recorded as fixed by the patch.
+    """
     report = GateReport()
+    deciding = Mode.PATCHED if patched else Mode.NATIVE
     for cell in results:
         _later_and_crash(cell, report)
         if not cell.installed:
             report.regressions.append(Change(cell.cell, now=f"install {cell.install.status.value}",
                                              why="the requirements do not install"))
             continue
+        other = {(r.probe, r.family): r for r in cell.results if r.mode is not deciding}
         for result in cell.results:
-            if result.status is Status.INTERRUPTED or result.probe == CRASH_PROBE:
+            if result.status in (Status.INTERRUPTED, Status.PASS, Status.SKIP) or result.probe == CRASH_PROBE:
                 continue
-            if result.mode is Mode.PATCHED and result.status not in (Status.PASS, Status.SKIP):
-                report.regressions.append(Change(cell.cell, result.probe, result.family, result.mode.value, "",
-                                                 outcome(result), "the patched path fails with these pins",
-                                                 result.issue))
-            elif result.mode is Mode.NATIVE and result.status is not Status.PASS and result.status is not Status.SKIP:
-                report.changed.append(Change(cell.cell, result.probe, result.family, result.mode.value, "",
-                                             outcome(result), "the stock path fails; `import vlmcompat.patch` fixes it"
-                                             if result.issue else "the stock path fails", result.issue))
+            change = Change(cell.cell, result.probe, result.family, result.mode.value, "", outcome(result), "",
+                            result.issue)
+            if result.mode is deciding:
+                change.why = _why_failing(patched, other.get((result.probe, result.family)))
+                report.regressions.append(change)
+            else:
+                change.why = "the stock path fails; your code imports vlmcompat.patch, which fixes it" if patched \
+                    else "fails with vlmcompat.patch too"
+                report.changed.append(change)
     return report
+
+
+def _why_failing(patched: bool, counterpart: ProbeResult | None) -> str:
+    if patched:
+        return "your path (with `import vlmcompat.patch`) fails with these pins"
+    helps = counterpart is not None and counterpart.status in (Status.PASS, Status.SKIP)
+    return "your path (stock, without `import vlmcompat.patch`) fails with these pins" + \
+        ("; `import vlmcompat.patch` makes it pass" if helps else "")
 
 
 _SECTIONS = (

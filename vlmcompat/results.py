@@ -18,8 +18,9 @@ so schema_version stays 1 and every older file still reads: ``run`` (how the pro
 result-cache key, whether these results were reused, when they were produced), ``later_run``
 (in a merged report: a later run of the cell that did not finish, whose record lies beside
 the cell file) and ``install.offline`` (resolved from the local cache because the package
-index could not be reached). A reader of the old schema ignores the new keys; a result with
-the new status ``interrupted`` it refuses by name rather than misreads.
+index could not be reached) and a result's ``model`` (the user's checkpoint folder the probe
+ran on). A reader of the old schema ignores the new keys; a result with the new status
+``interrupted`` it refuses by name rather than misreads.
 
 Size: the schema and its validation (every field checked, each problem one line naming the
 file and the field) belong together; ~400 lines.
@@ -169,6 +170,7 @@ class ProbeResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     reason: str | None = None  # why a skip/fail/timeout/crash happened, in words
+    model: str | None = None  # the user's checkpoint the family's probes ran on (``probe --model``)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -180,7 +182,7 @@ class ProbeResult:
         return f"{self.status.value} ({self.issue})" if self.issue else self.status.value
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "probe": self.probe,
             "family": self.family,
             "mode": self.mode.value,
@@ -191,6 +193,9 @@ class ProbeResult:
             "seconds": round(self.seconds, 3),
             "reason": self.reason,
         }
+        if self.model is not None:
+            out["model"] = self.model
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<result>", where: str = "result") -> ProbeResult:
@@ -209,6 +214,7 @@ class ProbeResult:
             metrics=f.obj("metrics"),
             seconds=f.number("seconds"),
             reason=f.text("reason"),
+            model=f.text("model"),
         )
 
 

@@ -30,7 +30,7 @@ from typing import Any, TextIO
 
 from vlmcompat import known_issues, signals
 from vlmcompat.probes.base import ProbeFailed, ProbeSkipped
-from vlmcompat.results import ErrorInfo, Mode, ProbeResult, Status
+from vlmcompat.results import ENVIRONMENT, ErrorInfo, Mode, ProbeResult, Status
 
 _patched_once = False
 
@@ -52,11 +52,12 @@ def set_patch_state(probe_name: str, family: str, mode: Mode) -> None:
 
 def run_task(probe_name: str, family: str, mode: Mode) -> ProbeResult:
     """Run one probe in one mode here (after :func:`set_patch_state`); patches are reverted after it."""
-    from vlmcompat import patches, probes
+    from vlmcompat import patches, probes, usermodel
 
     probe = probes.get(probe_name)
     start = time.perf_counter()
-    result = ProbeResult(probe=probe_name, family=family, mode=mode, status=Status.PASS)
+    result = ProbeResult(probe=probe_name, family=family, mode=mode, status=Status.PASS,
+                         model=usermodel.active_name() if family != ENVIRONMENT else None)
     try:
         result.metrics = dict(probe.run(family, mode) or {})
     except ProbeSkipped as exc:
@@ -99,8 +100,11 @@ def _die_with_engine() -> None:
 
 def preload(modules: list[str]) -> None:
     """Import the libraries every task needs, before the task clocks start; a library that fails to
-    import is left for the tasks to report."""
-    from vlmcompat import patches, probes
+    import is left for the tasks to report. The user's checkpoint (``probe --model``) becomes its
+    family's model before the probes are loaded."""
+    from vlmcompat import patches, probes, usermodel
+
+    usermodel.activate_from_env()
 
     for name in modules:
         try:

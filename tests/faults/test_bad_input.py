@@ -8,7 +8,7 @@ from tests.faults.conftest import cell_json
 
 BAD_MATRIX = '[[cell]]\ntranformers = "4.44.0"\n'
 UNKNOWN_KEY = "matrix.toml:2: unknown key 'tranformers' in cell #1; known keys: name, transformers, tokenizers, " \
-              "peft, trl, torch, extras, expect"
+              "peft, trl, torch, extras, expect, model, run"
 
 
 @pytest.fixture(params=["unknown-key", "not-utf8"])

@@ -122,14 +122,22 @@ def test_missing_cell_is_reported_and_fails_only_with_strict():
     assert gate.compare([load_cell(BEFORE), other], [load_cell(BEFORE)], strict=True).exit_code == 1
 
 
-def test_absolute_check_fails_on_a_patched_failure_and_lists_native_diagnoses():
+def test_absolute_check_for_code_that_imports_the_patch_fails_on_a_patched_failure_only():
     after = load_cell(AFTER)
-    report = gate.check_absolute([after])
+    report = gate.check_absolute([after], patched=True)
     assert report.regressions == []
     assert {c.now for c in report.changed} == {"fail (image-token-expansion)"}
     broken = _with(after, "image-tokens", "instructblip-t5", "patched", "error")
-    assert keys(gate.check_absolute([broken]).regressions) == [
+    assert keys(gate.check_absolute([broken], patched=True).regressions) == [
         ("image-tokens", "instructblip-t5", "patched", "", "error")]
+
+
+def test_absolute_check_by_default_answers_for_code_without_the_patch():
+    report = gate.check_absolute([load_cell(AFTER)])
+    assert {(c.probe, c.mode, c.now, c.issue) for c in report.regressions} == {
+        ("image-tokens", "native", "fail (image-token-expansion)", "image-token-expansion")}
+    assert all(c.why.endswith("; `import vlmcompat.patch` makes it pass") for c in report.regressions)
+    assert report.exit_code == 1
 
 
 def test_markdown_is_a_short_diff():

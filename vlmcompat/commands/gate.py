@@ -4,8 +4,11 @@ Two modes:
 
 - ``--baseline PATH [--results PATH]``: fresh matrix results against a committed baseline, with
   matrix.toml's declared failures (``--matrix``). Results default to ``reports/cells/*.json``.
-- ``--requirements FILE [--family F]``: build a cell from a user's own pins, run the probes
-  there, and fail when the patched path fails; native diagnoses are reported with their fixes.
+- ``--requirements FILE [--family F] [--model DIR] [--run CMD] [--patched]``: build a cell from a
+  user's own pins, run the probes there (on their checkpoint and their command, if given) and fail
+  when the user's path fails: the stock one by default (their code does not ``import
+  vlmcompat.patch``), the patched one with ``--patched``. Each failure names its known issue, the
+  fix and the releases it affects (the pins that avoid it).
 
 Exit codes: 0 nothing regressed, 1 a regression (or, with ``--strict``, an unexpected pass or a
 missing result), 2 usage/input errors. The markdown also goes to ``$GITHUB_STEP_SUMMARY``.
@@ -42,6 +45,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--requirements", metavar="FILE", help="gate these pins instead of a baseline")
     parser.add_argument("--family", action="append", metavar="F", help="with --requirements: the family to probe")
     parser.add_argument("--probe", action="append", metavar="P", help="with --requirements: only this probe")
+    parser.add_argument("--patched", action="store_true",
+                        help="with --requirements: your code imports vlmcompat.patch, so the patched results decide "
+                        "(default: the stock results decide)")
+    from vlmcompat.commands.probe import add_user_arguments
+
+    add_user_arguments(parser)
     parser.add_argument("--strict", action="store_true", help="also fail on unexpected passes and missing results")
     parser.add_argument("--json", action="store_true",
                         help="print {regressions, improvements, unexpected_passes, ...} instead of markdown")
@@ -105,22 +114,49 @@ def read_requirements(path: str) -> list[str]:
     return requirements
 
 
-def gate_requirements(args: argparse.Namespace) -> tuple[gate.GateReport, str]:
+def user_probe_args(args: argparse.Namespace) -> list[str]:
+    """The probe arguments for the user's checkpoint and commands (``--model``, ``--run``, ...)."""
+    extra: list[str] = []
+    if args.model:
+        extra += ["--model", str(Path(args.model).resolve())]
+    extra += [flag for flag, on in (("--full", args.full), ("--allow-pickle", args.allow_pickle),
+                                    ("--trust-remote-code", args.trust_remote_code)) if on]
+    for command in args.run or ():
+        extra += ["--run", command]
+    if args.run:
+        extra += ["--run-in", str(Path(args.run_in or ".").resolve())]
+    return extra
+
+
+def explain_changes(report: gate.GateReport) -> None:
+    """Each failure's known issue: its title, the fix and the releases it affects."""
     from vlmcompat import known_issues
+    from vlmcompat.explain.verdict import fix_text
+
+    for change in [*report.regressions, *report.changed]:
+        if change.issue in known_issues.IDS:
+            issue = known_issues.get(change.issue)
+            change.why = f"{change.why}. {change.issue}: {issue.title}; fix: {fix_text(issue)}"
+
+
+def gate_requirements(args: argparse.Namespace) -> tuple[gate.GateReport, str]:
     from vlmcompat.matrix import cell
 
+    if not args.model and (args.full or args.allow_pickle or args.trust_remote_code):
+        raise UsageError("--full, --allow-pickle and --trust-remote-code only apply with --model DIR")
     requirements = read_requirements(args.requirements)
     venv, info = cell.build(requirements)
-    source = f"pins: {args.requirements} ({', '.join(requirements)}); cell {venv}"
+    path = "patched (your code imports vlmcompat.patch)" if args.patched else "stock (no vlmcompat.patch)"
+    source = f"pins: {args.requirements} ({', '.join(requirements)}); your path: {path}" + \
+        (f"; model: {args.model}" if args.model else "") + \
+        (f"; commands: {'; '.join(args.run)}" if args.run else "") + f"; cell {venv}"
     if info.status is not InstallStatus.OK:
         return gate.check_absolute([cell.failed_install("requirements", requirements, info)]), source
     with tempfile.TemporaryDirectory() as tmp:
-        result = cell.run_probe(venv, "requirements", Path(tmp) / "cell.json", args.family or (), args.probe or ())
-    report = gate.check_absolute([result])
-    for change in report.changed:
-        if change.issue in known_issues.IDS:
-            issue = known_issues.get(change.issue)
-            change.why = f"{issue.title}; fix: {issue.fix}"
+        result = cell.run_probe(venv, "requirements", Path(tmp) / "cell.json", args.family or (), args.probe or (),
+                                extra=user_probe_args(args))
+    report = gate.check_absolute([result], patched=args.patched)
+    explain_changes(report)
     return report, source
 
 
@@ -130,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
                          "(e.g. --baseline reports/compat.json --baseline-ref HEAD)")
     if args.requirements and args.baseline:
         raise UsageError("--requirements and --baseline gate different things; pass one of them")
+    if not args.requirements and (args.model or args.run or args.patched):
+        raise UsageError("--model, --run and --patched describe your own pins' path; use them with --requirements FILE")
     if args.requirements:
         report, source = gate_requirements(args)
     elif args.baseline:

@@ -39,7 +39,40 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strict", action="store_true",
                    help="exit 1 unless every patched result passes or skips")
     p.add_argument("--list", action="store_true", help="list probes and families, run nothing")
+    add_user_arguments(p)
     p.set_defaults(func=run)
+
+
+def add_user_arguments(p: argparse.ArgumentParser) -> None:
+    """``--model DIR``, what a user allows vlmcompat to do with the folder, and ``--run CMD``
+    (probe and gate)."""
+    p.add_argument("--model", metavar="DIR",
+                   help="run the probes on this checkpoint folder (config.json plus tokenizer and processor "
+                   "files): its architecture shrunk, batches made with its own files")
+    p.add_argument("--full", action="store_true", help="with --model: load the folder's weights (safetensors) "
+                   "instead of building the architecture shrunk")
+    p.add_argument("--allow-pickle", action="store_true",
+                   help="with --model --full: also load pickle weights (*.bin), which can run code when loaded")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="with --model: let transformers run code the folder ships (auto_map)")
+    p.add_argument("--run", action="append", metavar="CMD",
+                   help="also run this command (your training script or tests) from this folder, native and with "
+                   "`import vlmcompat.patch` applied; recorded as probe `run` (repeatable; never cached)")
+    p.add_argument("--run-in", metavar="DIR", help="with --run: the folder the commands run in (default: this one)")
+
+
+def model_access(args: argparse.Namespace):
+    """The user's checkpoint as ``(folder, Access)``, activated here; None without --model."""
+    from vlmcompat import usermodel
+    from vlmcompat.usermodel.folder import Access
+
+    access = Access(full=args.full, allow_pickle=args.allow_pickle, trust_remote_code=args.trust_remote_code)
+    if not getattr(args, "model", None):
+        if any(access.flags()):
+            raise UsageError(f"{' '.join(access.flags())} only apply with --model DIR")
+        return None
+    usermodel.activate(args.model, access)
+    return args.model, access
 
 
 def _width(text: str) -> int:
@@ -71,6 +104,43 @@ def progress(done: int, total: int, result, widths: tuple[int, int] | None = Non
     return f"[{done:>{len(str(total))}}/{total}] {line(result, widths)}"
 
 
+def _probe_model(args: argparse.Namespace, checkpoint) -> None:
+    """Probe only the checkpoint's family, and make the probe workers use the checkpoint."""
+    import os
+
+    from vlmcompat import usermodel
+
+    active = usermodel.require_active()
+    if args.family and args.family != [active.family.name]:
+        raise UsageError(f"--model {args.model} is a {active.family.name} checkpoint; drop --family "
+                         f"{' '.join(args.family)}")
+    args.family = [active.family.name]
+    os.environ[usermodel.MODEL_ENV] = usermodel.to_env(*checkpoint)
+    print(f"vlmcompat probe: model {checkpoint[0]} ({active.family.model_class} -> family {active.family.name}, "
+          f"{'its weights' if checkpoint[1].full else 'shrunk'})", flush=True)
+
+
+def _run_commands(args: argparse.Namespace) -> None:
+    """Register the run probe for ``--run`` commands; their results are never taken from the cache."""
+    from vlmcompat import usercommand
+
+    usercommand.enable(args.run, folder=args.run_in)
+    args.fresh = True  # the command's outcome depends on the project's files, not only on the versions
+    if args.probe and usercommand.PROBE_NAME not in args.probe:
+        args.probe.append(usercommand.PROBE_NAME)
+
+
+def _model_key(cache_key: str, checkpoint) -> str:
+    """The result-cache key; the same probes on another checkpoint (or other files) are other results."""
+    if checkpoint is None:
+        return cache_key
+    import hashlib
+
+    from vlmcompat import usermodel
+
+    return hashlib.sha256(f"{cache_key}:{usermodel.fingerprint()}".encode()).hexdigest()
+
+
 def run(args: argparse.Namespace) -> int:
     from vlmcompat import engine, paths, probes, tiny, versions
     from vlmcompat.matrix import cache, record
@@ -79,17 +149,22 @@ def run(args: argparse.Namespace) -> int:
     for flag, value in (("--timeout", args.timeout), ("--startup-timeout", args.startup_timeout)):
         if value is not None and value <= 0:
             raise UsageError(f"{flag} must be positive, got {value:g}")
+    checkpoint = model_access(args)
     if args.list:
         for name, probe in probes.all_probes().items():
             print(f"{name:<18} {probe.summary}")
         print("families: " + ", ".join(tiny.FAMILIES))
         return 0
+    if checkpoint is not None:
+        _probe_model(args, checkpoint)
+    if getattr(args, "run", None):
+        _run_commands(args)
     tasks = engine.plan(args.probe, args.family)
     if not tasks:
         raise UsageError("nothing to run: no probe applies to the selected families")
     stack = versions.stack_versions()
     cell = args.cell or paths.cell_id({pkg: stack.get(pkg) or "-" for pkg in ("transformers", "tokenizers", "peft")})
-    cache_key = cache.key([t.key for t in tasks], args.timeout)
+    cache_key = _model_key(cache.key([t.key for t in tasks], args.timeout), checkpoint)
     install = InstallInfo(InstallStatus.OK if args.install_seconds is not None else InstallStatus.EXISTING,
                           args.install_seconds or 0.0)
     reused = None if args.fresh or not cache.enabled() else cache.lookup(cache_key, cell, install)

@@ -87,6 +87,15 @@ def locked(directory: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _svg_current(path: str | os.PathLike[str], cells: list[CellResult]) -> bool:
+    from vlmcompat.report import svg as svg_fmt
+
+    try:
+        return svg_fmt.is_current(Path(path).read_text(encoding="utf-8"), cells)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def _write(path: str | os.PathLike[str], text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -161,7 +170,8 @@ def write_reports(cells_dir: str | os.PathLike[str] = DEFAULT_CELLS, md: str | N
         cells = order(load_results(source), matrix_names(matrix_path))
         written = []
         if svg:
-            _write(svg, svg_fmt.render(cells))
+            if not _svg_current(svg, cells):  # a matrix refreshes the report after every cell
+                _write(svg, svg_fmt.render(cells))
             written.append(str(svg))
         picture = os.path.relpath(svg, Path(md).parent).replace(os.sep, "/") if svg and md else None
         outputs = ((md, lambda c: markdown.render(c, baseline, picture=picture, baseline_label=baseline_label,

@@ -150,9 +150,10 @@ def probe_env() -> dict[str, str]:
 
 
 def run_probe(venv: Path, cell: str, out: Path, families: Iterable[str] = (), probes: Iterable[str] = (),
-              timeout: float = 300.0) -> CellResult:
-    """Run :func:`probe_command` in ``venv`` as a subprocess; the CellResult it wrote."""
-    cmd = probe_command(Path(venv) / "bin" / "python", cell, out, families, probes, timeout)
+              timeout: float = 300.0, extra: Iterable[str] = ()) -> CellResult:
+    """Run :func:`probe_command` in ``venv`` as a subprocess (``extra``: further probe arguments, e.g.
+    ``--model DIR``, ``--run CMD``); the CellResult it wrote."""
+    cmd = probe_command(Path(venv) / "bin" / "python", cell, out, families, probes, timeout, extra=extra)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     env.update(probe_env())
     out.unlink(missing_ok=True)

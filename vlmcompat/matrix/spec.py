@@ -22,14 +22,22 @@ GitHub Actions / tox way)::
     reason = "peft 0.16 needs EncoderDecoderCache (transformers >= 4.43)"
     link = "https://..."
 
+    model = "checkpoints/my-blip2"     # optional: probe this checkpoint folder (vlmcompat probe --model)
+    run = ["python train.py --smoke"]  # optional: also run these commands in the cell (probe "run")
+
     [[product]]
     transformers = ["4.44.0", "4.53.3"]
     peft = ["0.8.2", "0.16.0"]
     exclude = [{transformers = "4.53.3", peft = "0.8.2"}]
 
+``model`` and ``run`` may also be set at the top level, for every cell; a cell's own value replaces
+it. A relative ``model`` path is read from the matrix file's folder, and ``run`` commands run there.
+
 Every problem is a :class:`~vlmcompat.errors.MatrixError` whose message starts with
 ``path:line:``. tomllib gives no positions for keys, so :mod:`vlmcompat.matrix.source`
 finds them in the text.
+
+Size: the parser and its line-precise checks of every key belong together; ~320 lines.
 """
 
 from __future__ import annotations
@@ -51,10 +59,11 @@ from vlmcompat.matrix.source import Source
 from vlmcompat.paths import MATRIX_FILE, NEWEST, STACK, cell_id
 from vlmcompat.results import Mode, Status
 
-CELL_KEYS = ("name", *STACK, "extras", "expect")
-PRODUCT_KEYS = (*STACK, "extras", "exclude", "expect")
+USER_KEYS = ("model", "run")  # the user's checkpoint folder and commands, top level or per cell
+CELL_KEYS = ("name", *STACK, "extras", "expect", *USER_KEYS)
+PRODUCT_KEYS = (*STACK, "extras", "exclude", "expect", *USER_KEYS)
 EXPECT_KEYS = ("probe", "family", "mode", "status", "issue", "reason", "link")
-TOP_KEYS = ("cell", "product")
+TOP_KEYS = ("cell", "product", *USER_KEYS)
 _OPS = {"==": "", "===": "", ">=": "ge", "<=": "le", ">": "gt", "<": "lt", "~=": "compat", "!=": "ne"}
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+\-]*$")
 
@@ -85,6 +94,18 @@ class CellSpec:
     expect: list[Expectation] = field(default_factory=list)
     pins: dict[str, str] = field(default_factory=dict)  # package -> specifier ("" = newest)
     line: int = 0
+    model: str | None = None  # a checkpoint folder to probe instead of the tiny families
+    run: list[str] = field(default_factory=list)  # the user's commands, run as probe "run"
+    run_in: str | None = None  # the folder they run in: the matrix file's
+
+    def probe_args(self) -> list[str]:
+        """``vlmcompat probe`` arguments for this cell's model and commands."""
+        args = ["--model", self.model] if self.model else []
+        for command in self.run:
+            args += ["--run", command]
+        if self.run and self.run_in:
+            args += ["--run-in", self.run_in]
+        return args
 
     def expected(self, probe: str, family: str, mode: str) -> Expectation | None:
         """The first expectation that covers this probe × family × mode, if any."""
@@ -141,6 +162,7 @@ class _Parser:
     def __init__(self, source: Source, path: str) -> None:
         self.source = source
         self.path = path
+        self.defaults: dict[str, Any] = {}
 
     def fail(self, line: int, message: str) -> MatrixError:
         return MatrixError(f"{self.path}:{line}: {message}")
@@ -150,6 +172,7 @@ class _Parser:
             if key not in TOP_KEYS:
                 raise self.fail(self.source.top_key(key),
                                 f"unknown table {key!r}; known: {', '.join(TOP_KEYS)}")
+        self.defaults = self.user_settings(data, None, "the matrix")
         cells: list[CellSpec] = []
         for index, table in enumerate(self._tables(data, "cell")):
             cells.append(self.cell(table, index))
@@ -230,7 +253,35 @@ class _Parser:
                   for i, e in enumerate(expects)]
         line = self.source.key(span, "name") if "name" in table else span[0]
         torch = pins.get("torch")
-        return CellSpec(name, requirements, torch if torch is None else (torch or NEWEST), expect, pins, line)
+        user = {**self.defaults, **self.user_settings(table, span, label)}
+        return CellSpec(name, requirements, torch if torch is None else (torch or NEWEST), expect, pins, line,
+                        model=user.get("model"), run=list(user.get("run", [])),
+                        run_in=str(Path(self.path).resolve().parent) if user.get("run") else None)
+
+    def user_settings(self, table: dict[str, Any], span: tuple[int, int] | None, label: str) -> dict[str, Any]:
+        """``model`` (an existing folder, relative to the matrix file) and ``run`` (commands) as set here."""
+        def line(key: str) -> int:
+            return self.source.top_key(key) if span is None else self.source.key(span, key)
+
+        out: dict[str, Any] = {}
+        if "model" in table:
+            model = table["model"]
+            if not isinstance(model, str) or not model.strip():
+                raise self.fail(line("model"), f"model in {label} must be a checkpoint folder's path, got {model!r}")
+            folder = Path(model) if Path(model).is_absolute() else Path(self.path).parent / model
+            if not folder.is_dir():
+                raise self.fail(line("model"), f"model {model!r} in {label}: no such folder ({folder}); give the "
+                                "folder a checkpoint was saved to (config.json, tokenizer and processor files)")
+            out["model"] = str(folder)
+        if "run" in table:
+            run = table["run"]
+            if isinstance(run, str):
+                run = [run]
+            if not isinstance(run, list) or not run or not all(isinstance(c, str) and c.strip() for c in run):
+                raise self.fail(line("run"), f"run in {label} must be a list of commands (run = [\"pytest -x\"]), "
+                                f"got {table['run']!r}")
+            out["run"] = run
+        return out
 
     def expectation(self, table: dict[str, Any], span: tuple[int, int], label: str) -> Expectation:
         self._check_keys(table, EXPECT_KEYS, span, f"an expectation of {label}")

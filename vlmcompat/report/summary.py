@@ -5,7 +5,9 @@ An entry sums up a family's probes as *native → patched*: ``✅`` (everything 
 ``⏭`` (nothing applies: the class does not exist here), ``🚫`` (the cell was not installed),
 ``—`` (not run). Unexpected errors, timeouts and crashes count with their own marks (``💥 1``).
 Under the counts, the known-issue ids behind the failures, linked to the catalogue; under each
-cell's name, its transformers · tokenizers · peft versions.
+cell's name, its transformers · tokenizers · peft versions. A family probed on a user's checkpoint
+(``probe --model``) names it under the family; the user's own command (probe ``run``) has its own
+column beside the environment.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from vlmcompat.report.marks import (
 )
 from vlmcompat.results import CellResult, Mode, ProbeResult, Status
 
+RUN_PROBE = "run"  # the user's command (vlmcompat.usercommand)
+RUN_COLUMN = "\0run"  # the column of the run probe (never a family name)
+RUN_LABEL = "your command"
 ALL_PASS = MARKS[Status.PASS]
 NOT_APPLICABLE = MARKS[Status.SKIP]
 
@@ -45,7 +50,11 @@ def family_entry(cell: CellResult, family: str | None) -> str:
     """The entry of one family (``None``: the environment-level probes) in one cell."""
     if install_failed(cell):
         return INSTALL_FAILED
-    mine = [r for probe in family_probes([cell], family) for r in pair(cell, probe, family) if r is not None]
+    if family == RUN_COLUMN:
+        probes, family = [RUN_PROBE], None
+    else:
+        probes = [p for p in family_probes([cell], family) if family is not None or p != RUN_PROBE]
+    mine = [r for probe in probes for r in pair(cell, probe, family) if r is not None]
     if not mine:
         return NOT_RUN
     native = [r for r in mine if r.mode is Mode.NATIVE]
@@ -71,10 +80,19 @@ def cell_text(cell: CellResult) -> str:
 
 def columns(cells: list[CellResult]) -> list[tuple[str, str | None]]:
     """(header, family) per column: each model family, then the environment-level probes (if any)."""
-    cols: list[tuple[str, str | None]] = [(family, family) for family in families(cells)]
-    if family_probes(cells, None):
+    cols: list[tuple[str, str | None]] = [(family_header(cells, family), family) for family in families(cells)]
+    environment = family_probes(cells, None)
+    if [p for p in environment if p != RUN_PROBE]:
         cols.append((ENVIRONMENT_LABEL, None))
+    if RUN_PROBE in environment:
+        cols.append((RUN_LABEL, RUN_COLUMN))
     return cols
+
+
+def family_header(cells: list[CellResult], family: str) -> str:
+    """The family, with the user's checkpoints its probes ran on under it."""
+    models = sorted({r.model for cell in cells for r in cell.results if r.family == family and r.model})
+    return f"{family}<br><sub>{', '.join(models)}</sub>" if models else family
 
 
 def render(cells: list[CellResult]) -> str:

@@ -10,8 +10,10 @@ names it (``result:<cell>:<family>:<probe>:<OUTCOME>``), so tests can check that
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import io
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -66,12 +68,31 @@ def element_id(cell: str, group: str, probe: str, result: Outcome) -> str:
     return re.sub(r"[^A-Za-z0-9._:-]", "_", f"result:{cell}:{group}:{probe}:{result.name}")
 
 
+def fingerprint(cells: list[CellResult]) -> str:
+    """A hash of everything the picture shows (cell names, columns, outcomes): equal fingerprints, equal pictures."""
+    cols, rows = grid(cells)
+    shown = [[c.cell for c in cells], cols, [[o.name for o in row] for row in rows]]
+    return hashlib.sha256(json.dumps(shown).encode()).hexdigest()[:16]
+
+
+def stamp(cells: list[CellResult]) -> str:
+    """The comment a picture of these cells carries (see :func:`is_current`)."""
+    return f"<!-- vlmcompat grid {fingerprint(cells)} -->"
+
+
+def is_current(svg_text: str, cells: list[CellResult]) -> bool:
+    """Whether an existing picture already shows exactly these outcomes (drawing costs seconds)."""
+    return stamp(cells) in svg_text
+
+
 def render(cells: list[CellResult]) -> str:
-    """The svg text; raises ImportError (naming the extra) when matplotlib is missing."""
+    """The svg text, stamped with its fingerprint; raises ImportError (naming the extra) when matplotlib is missing."""
     if not available():
         raise ImportError(f"the picture needs matplotlib: {INSTALL_HINT}")
     with quiet_matplotlib():
-        return _draw(cells)
+        text = _draw(cells)
+    head, sep, body = text.partition("?>")  # after the XML declaration, where a comment may go
+    return f"{head}{sep}\n{stamp(cells)}{body}" if sep else f"{stamp(cells)}\n{text}"
 
 
 def _draw(cells: list[CellResult]) -> str:

@@ -70,7 +70,7 @@ def test_get_unknown_cell():
 def test_unknown_key_line_and_message():
     text = (FIXTURES / "unknown_key.toml").read_text()
     assert error(text) == ("m.toml:7: unknown key 'tranformers' in cell 't4.44'; known keys: name, transformers, "
-                           "tokenizers, peft, trl, torch, extras, expect")
+                           "tokenizers, peft, trl, torch, extras, expect, model, run")
 
 
 def test_bad_specifier_line():

@@ -42,6 +42,32 @@ def test_same_results_same_bytes():
 
 
 @needs_matplotlib
+def test_a_picture_is_redrawn_only_when_what_it_shows_changes(tmp_path, monkeypatch):
+    import dataclasses
+
+    from vlmcompat.commands import report
+    from vlmcompat.results import Status
+
+    cells = load_cells(FIXTURES)
+    picture = svg.render(cells)
+    assert svg.is_current(picture, cells) and svg.is_current(picture, load_cells(FIXTURES))
+    changed = [dataclasses.replace(cells[0], results=[dataclasses.replace(r, status=Status.SKIP)
+                                                      for r in cells[0].results]), *cells[1:]]
+    renamed = [dataclasses.replace(cells[0], cell="other"), *cells[1:]]
+    assert not svg.is_current(picture, renamed)
+    assert not svg.is_current(picture, changed)
+    md, merged = tmp_path / "compat.md", tmp_path / "compat.json"
+    report.write_reports(FIXTURES, str(md), str(merged), announce=False)  # draws the picture
+    drawn = []
+    monkeypatch.setattr(svg, "_draw", lambda c: drawn.append(len(c)) or picture)
+    report.write_reports(FIXTURES, str(md), str(merged), announce=False)
+    assert drawn == []  # what it shows is unchanged: no matplotlib at all
+    (tmp_path / "compat.svg").write_text("<svg/>")
+    report.write_reports(FIXTURES, str(md), str(merged), announce=False)
+    assert drawn == [len(cells)]
+
+
+@needs_matplotlib
 def test_every_result_is_a_square_with_its_outcome():
     cells = load_cells(FIXTURES)
     shown = squares(svg.render(cells))
