@@ -92,6 +92,10 @@ BUILTIN = (
     "vlmcompat.patches.peft_adapter_layout:PATCH",
     "vlmcompat.patches.checkpoint_layout:PATCH",
     "vlmcompat.patches.qwen_vl_config:PATCH",
+    "vlmcompat.patches.vision2seq_alias:PATCH",
+    "vlmcompat.patches.token_type_ids:PATCH",
+    "vlmcompat.patches.nested_text_config:PATCH",
+    "vlmcompat.patches.vision_input_grad:PATCH",
 )
 
 _lock = threading.RLock()

@@ -20,13 +20,20 @@ NATIVE_PLAIN = "native-plain"  # ...: task_type=None natively (what every releas
 
 
 def require_class(family: str) -> tiny.Family:
-    """The family, or skip when the installed transformers lacks its class."""
+    """The family, or skip when the installed transformers lacks its class, or ships it but is older
+    than the family's first working release (PaliGemma with a Gemma 2 LM: 4.41-4.44 cannot generate)."""
+    import transformers
+
     fam = tiny.get(family)
     if not tiny.class_available(family):
         raise ProbeSkipped(
             f"{versions.describe('transformers')} has no {fam.model_class} (first in {fam.since}); "
             "see the model-class probe"
         )
+    stock = getattr(transformers, fam.model_class).__module__.startswith("transformers.")
+    if stock and not versions.transformers_at_least(fam.since):
+        raise ProbeSkipped(f"{versions.describe('transformers')} ships {fam.model_class}, but {family}'s tiny model "
+                           f"builds, trains and generates from {fam.since} on")
     return fam
 
 

@@ -8,6 +8,15 @@ the tiny vocabulary and the processor's output (image tokens expanded or not, as
 transformers' processors do; Q-Former ids for InstructBLIP) is built in code. Passes like
 ``trainer``: finite logged losses, lower eval-mode loss, adapter round trip.
 
+The current VLMs (Qwen2-VL ... PaliGemma 2: no legacy format) go the pre-tokenized way instead:
+a dataset of the processor's per-example outputs and the padding collator of the trainer probe
+(:class:`~vlmcompat.collators.VisionLanguageCollator`), as their TRL recipes do after processing.
+
+TRL renamed its arguments: ``SFTTrainer(tokenizer=)`` became ``processing_class=`` (0.12; the old
+name refused from 0.16) and ``SFTConfig(max_seq_length=)`` became ``max_length`` (0.16; the old
+name refused from 0.20). The probe passes each under the name the installed trl takes (read from
+the signatures) and records which (``trl_arguments``).
+
 Skips with a reason naming the library when trl is not installed, or when the installed trl
 cannot be imported here (the import error is recorded).
 """
@@ -20,15 +29,20 @@ from typing import Any
 from vlmcompat import tiny, versions
 from vlmcompat.collators import ChatCollator
 from vlmcompat.forwards.language_model import image_token_id
+from vlmcompat.parts import text_config
 from vlmcompat.probes.base import Metrics, Probe, ProbeSkipped
 from vlmcompat.probes.common import eval_loss, input_format, lora_model, processor_expands, require_class
 from vlmcompat.probes.hf_trainer import BATCH_SIZE, supported_kwargs, train_and_check, training_arguments
 from vlmcompat.results import Mode
+from vlmcompat.tiny import instructblip as tiny_instructblip
+from vlmcompat.tiny import llava as tiny_llava
 
 CHAT_TEMPLATE = ("{{ bos_token }}{% for m in messages %}{{ m['role'] | upper }} {{ m['content'] }} {% endfor %}"
                  "{{ eos_token }}")
 ROLES = ("USER", "ASSISTANT")
 NUM_EXAMPLES = 4
+MAX_LENGTH = 512  # longer than every tiny example: the limit is passed, nothing is cut
+RENAMES = {"processing_class": ("processing_class", "tokenizer"), "max_length": ("max_length", "max_seq_length")}
 
 
 def import_trl():
@@ -44,9 +58,10 @@ def import_trl():
     return SFTTrainer, SFTConfig
 
 
-def tiny_tokenizer(text_config):
+def tiny_tokenizer(text_config, image_id: int | None = None):
     """A fast word-level tokenizer over the tiny vocabulary, with the family's special ids and a
-    chat template; token ``i`` is ``w<i>`` unless it is special."""
+    chat template; token ``i`` is ``w<i>`` unless it is special (``image_id``: ``<image>``, by default
+    the BLIP/LLaVA families' id)."""
     from tokenizers import Tokenizer
     from tokenizers.models import WordLevel
     from tokenizers.pre_tokenizers import WhitespaceSplit
@@ -57,7 +72,7 @@ def tiny_tokenizer(text_config):
     names[text_config.eos_token_id] = "</s>"
     bos = "</s>" if text_config.bos_token_id == text_config.eos_token_id else "<s>"
     names[text_config.bos_token_id] = bos
-    names[tiny.instructblip.IMAGE_TOKEN_ID] = "<image>"
+    names[tiny_instructblip.IMAGE_TOKEN_ID if image_id is None else image_id] = "<image>"
     free = [i for i in range(3, text_config.vocab_size) if names[i].startswith("w")]
     for role, i in zip(ROLES, free):
         names[i] = role
@@ -77,9 +92,9 @@ def tiny_processor(tokenizer, config, expanded: bool):
 
     from vlmcompat.collators import _pad
 
-    image_id = tiny.instructblip.IMAGE_TOKEN_ID
+    image_id = tiny_instructblip.IMAGE_TOKEN_ID
     is_blip = hasattr(config, "num_query_tokens")
-    k = config.num_query_tokens if is_blip else tiny.llava.NUM_PATCHES
+    k = config.num_query_tokens if is_blip else tiny_llava.NUM_PATCHES
     copies = k if expanded else (0 if is_blip else 1)
     qformer_vocab = config.qformer_config.vocab_size if hasattr(config, "qformer_config") else None
 
@@ -139,6 +154,37 @@ def as_dataset(examples: list[dict[str, Any]]):
     return dataset
 
 
+def pretokenized_dataset(examples: list[dict[str, Any]]):
+    """The processor's per-example outputs as a ``datasets.Dataset`` returning tensors (the list
+    where ``datasets`` is not installed)."""
+    try:
+        import datasets
+    except ImportError:
+        return examples
+    dataset = datasets.Dataset.from_list([{k: v.tolist() for k, v in e.items()} for e in examples])
+    dataset.set_format("torch")
+    return dataset
+
+
+def _chat_setup(family: str, model, expanded: bool):
+    """``(tokenizer, dataset, collator, fixed batch)`` for the families trained from chats."""
+    config = model.config if hasattr(model.config, "text_config") else model.get_base_model().config
+    tokenizer = tiny_tokenizer(text_config(config))
+    collator = ChatCollator(tokenizer, tiny_processor(tokenizer, config, expanded), image_token_id(config),
+                            image_key="pixel_values")
+    examples = chat_examples(family, expanded, tokenizer)
+    return tokenizer, as_dataset(examples), collator, collator(examples[:BATCH_SIZE])
+
+
+def _pretokenized_setup(family: str, model, expanded: bool):
+    """The same for the current VLMs: processed examples and the padding collator."""
+    from vlmcompat.probes.trainer import dataset_and_collator
+
+    examples, collator, fixed = dataset_and_collator(family, expanded)
+    config = model.config if hasattr(model.config, "text_config") else model.get_base_model().config
+    return tiny_tokenizer(text_config(config), image_token_id(config)), pretokenized_dataset(examples), collator, fixed
+
+
 def run(family: str, mode: Mode) -> Metrics:
     fam = require_class(family)
     if fam.is_seq2seq:
@@ -147,22 +193,19 @@ def run(family: str, mode: Mode) -> Metrics:
     sft_trainer_cls, sft_config_cls = import_trl()
     expanded = processor_expands()
     model, backend = lora_model(family, mode, expanded)
-    config = model.config if hasattr(model.config, "text_config") else model.get_base_model().config
-    tokenizer = tiny_tokenizer(config.text_config)
-    collator = ChatCollator(tokenizer, tiny_processor(tokenizer, config, expanded), image_token_id(config),
-                           image_key="pixel_values")
-    examples = chat_examples(family, expanded, tokenizer)
-    fixed = collator(examples[:BATCH_SIZE])
+    setup = _chat_setup if fam.legacy_format else _pretokenized_setup
+    tokenizer, dataset, collator, fixed = setup(family, model, expanded)
     metrics: Metrics = {"backend": backend, "input_format": input_format(expanded),
                         "trl": str(versions.installed("trl"))}
     before = eval_loss(model, fixed)
     with tempfile.TemporaryDirectory() as out:
+        length = supported_kwargs(sft_config_cls, {"max_length": MAX_LENGTH}, max_length=RENAMES["max_length"])
         args = training_arguments(sft_config_cls, out, dataset_kwargs={"skip_prepare_dataset": True},
-                                  dataset_text_field="", packing=False)
+                                  dataset_text_field="", packing=False, **length)
         extra = supported_kwargs(sft_trainer_cls.__init__, {"processing_class": tokenizer},
-                                 processing_class=("processing_class", "tokenizer"))
-        trainer = sft_trainer_cls(model=model, args=args, train_dataset=as_dataset(examples),
-                                  data_collator=collator, **extra)
+                                 processing_class=RENAMES["processing_class"])
+        metrics["trl_arguments"] = ", ".join([*extra, *length]) or "neither (SFTTrainer takes max_seq_length)"
+        trainer = sft_trainer_cls(model=model, args=args, train_dataset=dataset, data_collator=collator, **extra)
         return train_and_check(trainer, metrics, family, expanded, model, backend, fixed, before)
 
 

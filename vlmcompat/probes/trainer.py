@@ -20,6 +20,7 @@ import tempfile
 from vlmcompat import tiny
 from vlmcompat.collators import VisionLanguageCollator, examples_from_batch
 from vlmcompat.forwards.language_model import image_token_id
+from vlmcompat.parts import text_config
 from vlmcompat.probes.base import Metrics, Probe
 from vlmcompat.probes.common import eval_loss, input_format, lora_model, processor_expands, require_class
 from vlmcompat.probes.hf_trainer import BATCH_SIZE, train_and_check, training_arguments
@@ -34,7 +35,7 @@ def dataset_and_collator(family: str, expanded: bool):
     fam = tiny.get(family)
     model_config = tiny.config(family, image_token=expanded)
     examples = [e for seed in DATASET_SEEDS for e in examples_from_batch(tiny.make_batch(family, expanded, seed))]
-    pad = getattr(model_config.text_config, "pad_token_id", None) or 0
+    pad = getattr(text_config(model_config), "pad_token_id", None) or 0
     collator = VisionLanguageCollator(pad_token_id=pad, image_token_id=image_token_id(model_config),
                                       causal=not fam.is_seq2seq)
     return examples, collator, collator(examples[:BATCH_SIZE])

@@ -4,38 +4,21 @@ A *family* is a model class plus a language-model kind, named as on the command 
 (``--family instructblip-t5``). ``build(family)`` makes a fresh model; probes take theirs from
 ``model(family)`` (equal to ``build``, copied from one build per process: see
 :mod:`vlmcompat.tiny.cache`) and their inputs from ``make_batch(family, expanded)``, so adding a
-family means adding a :class:`Family` here.
+family means adding a :class:`~vlmcompat.tiny.family.Family` here (the current VLMs are in
+:mod:`vlmcompat.tiny.modern_families`).
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from vlmcompat.errors import UsageError
 from vlmcompat.tiny import cache
 from vlmcompat.tiny import tinyllava as _tinyllava  # no heavy imports: only its LoRA target names
-
-
-@dataclass(frozen=True)
-class Family:
-    name: str
-    model_class: str  # the transformers class name
-    lm_kind: str  # "seq2seq" | "causal"
-    since: str  # first transformers release that ships model_class
-    builder: str  # module:function building the model (lm, seed, image_token)
-    batcher: str  # module:function building a batch (lm, expanded, seed)
-    lm: str  # the builder's language-model argument
-    lora_targets: tuple[str, ...]  # LoRA target modules in the language model
-    peft_task_type: str  # the task type people use with get_peft_model
-    extra_trainable: tuple[str, ...] = ()  # name parts of non-LoRA parameters the recipe also trains
-
-    @property
-    def is_seq2seq(self) -> bool:
-        return self.lm_kind == "seq2seq"
-
+from vlmcompat.tiny.family import Family
+from vlmcompat.tiny.modern_families import MODERN_FAMILIES
 
 FAMILIES: dict[str, Family] = {
     f.name: f
@@ -61,6 +44,7 @@ FAMILIES: dict[str, Family] = {
                _tinyllava.LORA_TARGETS, "CAUSAL_LM", extra_trainable=("connector",)),
     )
 }
+FAMILIES.update(MODERN_FAMILIES)  # Qwen2/2.5/3-VL, LLaVA-OneVision, SmolVLM, Gemma 3, PaliGemma 2
 
 
 def get(name: str) -> Family:

@@ -10,14 +10,14 @@ SigLIP-tower families (LLaVA-OneVision, SmolVLM, Gemma 3, PaliGemma) they reach 
 
 from __future__ import annotations
 
-from vlmcompat.tiny import Family
+from vlmcompat.tiny.family import Family
 
 _QV = ("q_proj", "v_proj")
 
 
 def _family(name: str, model_class: str, since: str, module: str, lm: str) -> Family:
     return Family(name, model_class, "causal", since, f"vlmcompat.tiny.{module}:build",
-                  f"vlmcompat.tiny.{module}:make_batch", lm, _QV, "CAUSAL_LM")
+                  f"vlmcompat.tiny.{module}:make_batch", lm, _QV, "CAUSAL_LM", legacy_format=False)
 
 
 MODERN_FAMILIES: dict[str, Family] = {

@@ -35,12 +35,15 @@ VISION = dict(
 )
 
 
-def build(lm: str = "qwen2", seed: int = 0, image_token: bool = True):
-    """A random-initialised tiny Qwen2.5-VL in eval mode (its config always names the image token)."""
+def build(lm: str = "qwen2", seed: int = 0, image_token: bool = True, text_at_top: bool = True):
+    """A random-initialised tiny Qwen2.5-VL in eval mode (its config always names the image token).
+    ``text_at_top=False``: the text settings only in ``text_config`` (as 5.x saves them), where the
+    release takes one."""
     config_cls = configs.transformers_class("Qwen2_5_VLConfig", "4.49")
     text = dict(TEXT, **configs.rope_kwargs(configs.text_config_class(config_cls), ROPE_THETA,
                                             mrope_section=list(MROPE_SECTION)))
-    config = configs.composite(config_cls, text, VISION, text_at_top=True, **qwen2_vl.TOKEN_IDS)  # as config.json
+    config = configs.composite(config_cls, text, VISION, text_at_top=text_at_top,
+                               **qwen2_vl.TOKEN_IDS)  # as config.json
     model_cls = configs.transformers_class("Qwen2_5_VLForConditionalGeneration", "4.49")
     return configs.seeded(model_cls, config, seed)
 

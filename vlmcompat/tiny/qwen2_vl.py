@@ -62,12 +62,14 @@ VISION = dict(
 GRIDS = ((1, 4, 6), (1, 4, 4))
 
 
-def build(lm: str = "qwen2", seed: int = 0, image_token: bool = True):
-    """A random-initialised tiny Qwen2-VL in eval mode (its config always names the image token)."""
+def build(lm: str = "qwen2", seed: int = 0, image_token: bool = True, text_at_top: bool = True):
+    """A random-initialised tiny Qwen2-VL in eval mode (its config always names the image token).
+    ``text_at_top=False``: the text settings only in ``text_config`` (as 5.x saves them), where the
+    release takes one."""
     config_cls = configs.transformers_class("Qwen2VLConfig", "4.45")
     text = dict(TEXT, **configs.rope_kwargs(configs.text_config_class(config_cls), ROPE_THETA,
                                             mrope_section=list(MROPE_SECTION)))
-    config = configs.composite(config_cls, text, VISION, text_at_top=True, **TOKEN_IDS)  # as config.json
+    config = configs.composite(config_cls, text, VISION, text_at_top=text_at_top, **TOKEN_IDS)  # as config.json
     return configs.seeded(configs.transformers_class("Qwen2VLForConditionalGeneration", "4.45"), config, seed)
 
 

