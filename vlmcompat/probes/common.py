@@ -20,8 +20,9 @@ NATIVE_PLAIN = "native-plain"  # ...: task_type=None natively (what every releas
 
 
 def require_class(family: str) -> tiny.Family:
-    """The family, or skip when the installed transformers lacks its class, or ships it but is older
-    than the family's first working release (PaliGemma with a Gemma 2 LM: 4.41-4.44 cannot generate)."""
+    """The family, or skip when the installed transformers lacks its class or a class its tiny model is
+    built from (``Family.requires``), or ships it but is older than the family's first working release
+    (PaliGemma with a Gemma 2 LM: 4.41-4.44 cannot generate)."""
     import transformers
 
     fam = tiny.get(family)
@@ -30,6 +31,10 @@ def require_class(family: str) -> tiny.Family:
             f"{versions.describe('transformers')} has no {fam.model_class} (first in {fam.since}); "
             "see the model-class probe"
         )
+    for part, since in fam.requires:
+        if not hasattr(transformers, part):
+            raise ProbeSkipped(f"{versions.describe('transformers')} has no {part} (first in {since}), which "
+                               f"{family}'s language model is; the family needs transformers>={since}")
     stock = getattr(transformers, fam.model_class).__module__.startswith("transformers.")
     if stock and not versions.transformers_at_least(fam.since):
         raise ProbeSkipped(f"{versions.describe('transformers')} ships {fam.model_class}, but {family}'s tiny model "

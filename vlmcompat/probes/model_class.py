@@ -11,6 +11,7 @@ import importlib
 
 from vlmcompat import tiny, versions
 from vlmcompat.probes.base import Metrics, Probe, ProbeFailed, ProbeSkipped
+from vlmcompat.probes.common import require_class
 from vlmcompat.results import Mode
 
 
@@ -28,6 +29,7 @@ def run(family: str, mode: Mode) -> Metrics:
         raise ProbeSkipped(f"{message}, and vlmcompat has no backport of it for this version")
     metrics: Metrics = {"class": _describe(fam, cls)}
     if cls.__module__.startswith("vlmcompat."):
+        require_class(family)  # the backport's parts (InstructBLIP-LLaMA needs LLaMA, 4.28)
         from vlmcompat.probes.training_step import check_training
 
         metrics.update(check_training(family, mode))

@@ -28,7 +28,7 @@ FAMILIES: dict[str, Family] = {
                ("q", "v"), "SEQ_2_SEQ_LM"),
         Family("instructblip-llama", "InstructBlipForConditionalGeneration", "causal", "4.31",
                "vlmcompat.tiny.instructblip:build", "vlmcompat.tiny.instructblip:make_batch", "llama",
-               ("q_proj", "v_proj"), "CAUSAL_LM"),
+               ("q_proj", "v_proj"), "CAUSAL_LM", requires=(("LlamaForCausalLM", "4.28"),)),
         Family("blip2-opt", "Blip2ForConditionalGeneration", "causal", "4.27",
                "vlmcompat.tiny.blip2:build", "vlmcompat.tiny.blip2:make_batch", "opt",
                ("q_proj", "v_proj"), "CAUSAL_LM"),

@@ -21,6 +21,9 @@ class Family:
     # whether a checkpoint/processor format without expanded image tokens exists (BLIP-2, InstructBLIP,
     # LLaVA before 4.45); the current VLMs' processors always expanded them
     legacy_format: bool = True
+    # other transformers classes the tiny model is built from, with their first release
+    # (InstructBLIP-LLaMA on 4.27-4.30, where vlmcompat's backport provides InstructBLIP: no LLaMA before 4.28)
+    requires: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_seq2seq(self) -> bool:
