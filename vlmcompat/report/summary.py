@@ -1,4 +1,5 @@
-"""The summary table: one row per cell (its versions), one column per family plus the environment.
+"""The summary table: one row per cell (its versions), one column per family plus the environment
+(with more than eight families, two or more tables of even size, each with every cell).
 
 An entry sums up a family's probes as *native → patched*: ``✅`` (everything passes stock),
 ``❌ 3 → ✅`` (three probes fail stock, all pass with ``import vlmcompat.patch``), ``❌ 2 → ❌ 1``,
@@ -30,6 +31,7 @@ RUN_COLUMN = "\0run"  # the column of the run probe (never a family name)
 RUN_LABEL = "your command"
 ALL_PASS = MARKS[Status.PASS]
 NOT_APPLICABLE = MARKS[Status.SKIP]
+MAX_FAMILIES = 8  # family columns a summary table holds before it is split (14 families: two tables of 7)
 
 
 def counts(results: list[ProbeResult]) -> str:
@@ -80,13 +82,33 @@ def cell_text(cell: CellResult) -> str:
 
 def columns(cells: list[CellResult]) -> list[tuple[str, str | None]]:
     """(header, family) per column: each model family, then the environment-level probes (if any)."""
-    cols: list[tuple[str, str | None]] = [(family_header(cells, family), family) for family in families(cells)]
+    return [*family_columns(cells), *environment_columns(cells)]
+
+
+def family_columns(cells: list[CellResult]) -> list[tuple[str, str | None]]:
+    return [(family_header(cells, family), family) for family in families(cells)]
+
+
+def environment_columns(cells: list[CellResult]) -> list[tuple[str, str | None]]:
+    """The environment-level probes' column and the user's command's, where they ran."""
+    cols: list[tuple[str, str | None]] = []
     environment = family_probes(cells, None)
     if [p for p in environment if p != RUN_PROBE]:
         cols.append((ENVIRONMENT_LABEL, None))
     if RUN_PROBE in environment:
         cols.append((RUN_LABEL, RUN_COLUMN))
     return cols
+
+
+def column_groups(cells: list[CellResult]) -> list[list[tuple[str, str | None]]]:
+    """The columns of each table: at most :data:`MAX_FAMILIES` families a table, in even groups (14 -> 7 + 7),
+    the environment and the user's command beside the first group."""
+    fams = family_columns(cells)
+    count = max(1, -(-len(fams) // MAX_FAMILIES))
+    size = -(-len(fams) // count) if fams else 0
+    groups = [fams[i:i + size] for i in range(0, len(fams), size)] if fams else [[]]
+    groups[0] = [*groups[0], *environment_columns(cells)]
+    return [g for g in groups if g]
 
 
 def family_header(cells: list[CellResult], family: str) -> str:
@@ -96,10 +118,13 @@ def family_header(cells: list[CellResult], family: str) -> str:
 
 
 def render(cells: list[CellResult]) -> str:
-    """The summary table (markdown), or an empty string when there are no cells."""
+    """The summary (markdown): one table, or several side by side in the text when there are more
+    families than a readable table holds; an empty string when there are no cells."""
     if not cells:
         return ""
-    cols = columns(cells)
-    headers = [f"cell<br><sub>{versions_header()}</sub>", *(header for header, _ in cols)]
-    rows = [[cell_text(cell), *(family_entry(cell, family) for _, family in cols)] for cell in cells]
-    return table(rows, headers)
+    tables = []
+    for cols in column_groups(cells):
+        headers = [f"cell<br><sub>{versions_header()}</sub>", *(header for header, _ in cols)]
+        rows = [[cell_text(cell), *(family_entry(cell, family) for _, family in cols)] for cell in cells]
+        tables.append(table(rows, headers))
+    return "\n\n".join(tables)

@@ -34,3 +34,22 @@ def test_without_a_command_there_is_no_run_column():
     cell = CellResult("c", results=[r for r in CELL.results if r.probe != "run"])
     assert [header for header, _ in summary.columns([cell])] == ["blip2-t5<br><sub>my-blip2</sub>",
                                                                   ENVIRONMENT_LABEL]
+
+
+def test_many_families_split_into_even_tables_each_with_every_cell():
+    from vlmcompat import tiny
+
+    names = list(tiny.FAMILIES)[:14]
+    cells = [CellResult(name, {"transformers": "5.24.0"}, results=[
+        *(result("peft-wrapper", family, mode, "pass") for family in names for mode in ("native", "patched")),
+        result("peft-import", ENVIRONMENT, "native", "pass"), result("peft-import", ENVIRONMENT, "patched", "pass"),
+    ]) for name in ("a", "b")]
+    groups = summary.column_groups(cells)
+    assert [len(g) for g in groups] == [8, 7]  # 7 families + the environment, then 7 families
+    assert [family for g in groups for _, family in g if family] == names
+    assert groups[0][-1] == (ENVIRONMENT_LABEL, None)
+    text = summary.render(cells)
+    assert text.count("| a<br>") == 2 and text.count("| b<br>") == 2
+    assert max(line.count("|") for line in text.splitlines()) - 1 <= 1 + summary.MAX_FAMILIES + 2
+    few = summary.column_groups([CELL])
+    assert len(few) == 1 and summary.render([CELL]).count("| t4.44.2") == 1
