@@ -28,11 +28,18 @@ def test_bisect_finds_the_first_transformers_with_instructblip(cache, capsys):
     assert json.loads(outcome.cache_file.read_text())["4.31.0"] == "pass"  # cached per release
 
 
-def test_gate_requirements_passes_patched_and_names_the_native_issue(cache, tmp_path, monkeypatch, capsys):
+def test_gate_requirements_answers_for_the_users_path(cache, tmp_path, monkeypatch, capsys):
+    """Stock results decide by default (a project that does not import vlmcompat.patch is broken by
+    the bump); with --patched the patched results decide and the stock failure is only a change."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "requirements.txt").write_text("transformers==4.53.3\npeft==0.16.0  # the bot's bump\n")
-    code = cli.main(["gate", "--requirements", "requirements.txt", "--family", "instructblip-t5",
-                     "--probe", "peft-wrapper", "--json"])
+    args = ["gate", "--requirements", "requirements.txt", "--family", "instructblip-t5", "--probe", "peft-wrapper",
+            "--json"]
+    code = cli.main(args)
+    data = json.loads(capsys.readouterr().out)
+    assert code == 1, data
+    assert [(c["mode"], c["issue"]) for c in data["regressions"]] == [("native", "inputs-embeds-duplicate")]
+    code = cli.main([*args, "--patched"])
     data = json.loads(capsys.readouterr().out)
     assert code == 0, data
     assert data["regressions"] == []
