@@ -3,7 +3,8 @@
 Every native diagnosis in a committed report names a catalogued issue whose affected ranges hold
 for that cell's installed versions (so a range that is too narrow, or a result the catalogue
 cannot explain, fails here; an issue with no range is one no release avoids), and every patched
-result passes or skips with a reason.
+result passes, skips with a reason, or fails with a catalogued issue that no vlmcompat patch fixes
+(a documented limit, e.g. ``vision2seq-unmapped``: a 4.x Auto class is not changed).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def test_native_diagnoses_fall_in_the_catalogued_ranges(report):
 
 
 @pytest.mark.parametrize("report", REPORTS, ids=lambda p: str(p.relative_to(ROOT)))
-def test_patched_results_pass_or_skip_with_a_reason(report):
+def test_patched_results_pass_skip_with_a_reason_or_fail_with_an_unfixable_id(report):
     left = []
     for cell in load_results(report):
         for result in cell.results:
@@ -47,5 +48,8 @@ def test_patched_results_pass_or_skip_with_a_reason(report):
                 continue
             if result.status is Status.SKIP and result.reason:
                 continue
+            if result.status is Status.FAIL and result.issue in known_issues.ids() \
+                    and not known_issues.get(result.issue).fixed_by:
+                continue  # a known limit: the report shows it as still failing, with its id
             left.append(f"{cell.cell} {result.probe}/{result.family}: {result.status.value} {result.issue or ''}")
     assert left == []
