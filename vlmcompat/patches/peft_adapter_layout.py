@@ -78,6 +78,13 @@ def _plan() -> Plan:
         return Plan(reason=f"peft cannot be imported here ({type(exc).__name__})")
     if not hasattr(peft_model, "set_peft_model_state_dict"):
         return Plan(reason="this peft loads adapters without set_peft_model_state_dict")
+    import inspect
+
+    if "adapter_name" not in inspect.signature(peft_model.set_peft_model_state_dict).parameters:
+        # peft before 0.3 (one unnamed adapter per model) runs only with transformers releases long before
+        # the 4.52 renames; measured: peft 0.2.0 + transformers 4.27.4 failed inside the patch, not without it
+        return Plan(reason="this peft has no named adapters (before 0.3); its transformers releases predate the "
+                    "renamed keys")
     return Plan([Replacement(peft_model, "set_peft_model_state_dict", _make)])
 
 

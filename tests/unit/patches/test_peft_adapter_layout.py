@@ -112,3 +112,15 @@ def test_the_patch_reverts_exactly():
     assert peft.peft_model.set_peft_model_state_dict is not stock
     patches.revert(["peft_adapter_layout"])
     assert peft.peft_model.set_peft_model_state_dict is stock
+
+
+def test_a_peft_without_named_adapters_is_left_alone(monkeypatch):
+    """peft before 0.3 loads one unnamed adapter (``set_peft_model_state_dict(model, state)``); the
+    patch must not wrap it (measured: peft 0.2.0 + transformers 4.27.4 failed inside the wrapper)."""
+    import peft.peft_model
+
+    from vlmcompat.patches import peft_adapter_layout
+
+    monkeypatch.setattr(peft.peft_model, "set_peft_model_state_dict", lambda model, peft_model_state_dict: None)
+    plan = peft_adapter_layout._plan()
+    assert not plan.replacements and "no named adapters" in plan.reason
