@@ -10,7 +10,8 @@ and an entry holds when every package it names is installed in the stated range 
 can say "peft>=0.18 with transformers<4.47". An entry with ``only_if`` describes versions where the
 issue shows only when the code does something (imports a name 5.x removed, trains Gemma 3 without
 token_type_ids): it is *possible* there, but the installed versions alone are not broken, so it never
-makes the issue apply.
+makes the issue apply. An entry with ``unfixed = true`` marks versions where the issue's patches were
+measured not to fix it (a limit the report shows as still failing).
 
 ``classify(text)`` maps an error message (or a whole traceback) to the ids whose signatures
 match it; probes use it to tell a known failure (``fail``) from an unexpected one (``error``).
@@ -42,7 +43,7 @@ DATA_FILE = "known_issues.toml"
 EVIDENCE = ("matrix", "bisected", "lead")
 ISSUE_KEYS = ("id", "title", "cause", "fix", "fixed_by", "fallback_only", "signatures", "links", "affected",
               "explain")
-AFFECTED_KEYS = ("when", "evidence", "note", "only_if")
+AFFECTED_KEYS = ("when", "evidence", "note", "only_if", "unfixed")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Affected:
     evidence: str = "lead"  # matrix | bisected | lead
     note: str = ""
     only_if: str = ""  # the use that shows the issue in these versions (then it is possible, not applying)
+    unfixed: bool = False  # measured: vlmcompat's patches (fixed_by) do not fix it in these versions
 
     def holds(self, versions: Mapping[str, str | None]) -> bool:
         for package, specifier in self.when:
@@ -122,6 +124,11 @@ class KnownIssue:
         apply)."""
         return [entry for entry in self.affected if not entry.only_if and entry.holds(versions)]
 
+    def unfixed_in(self, versions: Mapping[str, str | None]) -> bool:
+        """Whether ``import vlmcompat.patch`` leaves this issue in place for these versions: no patch fixes
+        it, or an entry measured so (``unfixed``) holds."""
+        return not self.fixed_by or any(entry.unfixed and entry.holds(versions) for entry in self.affected)
+
     def possible(self, versions: Mapping[str, str | None]) -> list[Affected]:
         """The affected entries that hold, including those that need a particular use (``only_if``)."""
         return [entry for entry in self.affected if entry.holds(versions)]
@@ -162,8 +169,10 @@ def _issue(raw: dict, index: int) -> KnownIssue:
             when = tuple((str(pkg), _specifier(spec)) for pkg, spec in entry["when"].items())
             if entry.get("evidence", "lead") not in EVIDENCE:
                 raise CatalogueError(f"{where}: evidence must be one of {', '.join(EVIDENCE)}")
+            if not isinstance(entry.get("unfixed", False), bool):
+                raise CatalogueError(f"{where}: unfixed must be true or false")
             affected.append(Affected(when, entry.get("evidence", "lead"), entry.get("note", ""),
-                                     str(entry.get("only_if", ""))))
+                                     str(entry.get("only_if", "")), entry.get("unfixed", False)))
         return KnownIssue(id=raw["id"], title=raw["title"], cause=raw["cause"], fix=raw["fix"],
                           signatures=tuple(raw.get("signatures", ())), affected=tuple(affected),
                           fixed_by=tuple(raw.get("fixed_by", ())), fallback_only=bool(raw.get("fallback_only")),

@@ -187,3 +187,10 @@ def test_a_range_that_needs_a_use_is_possible_but_never_applies():
     applying = {issue.id for issue, _ in doctor.catalogue_issues(versions)}
     assert not applying & set(NEW_IDS)
     assert "only if code imports a name 5.x removed" in catalogue.render()
+
+
+def test_unfixed_entries_say_where_the_patches_do_not_reach():
+    issue = known_issues.get("reentrant-checkpoint-no-grad")
+    assert issue.fixed_by and issue.unfixed_in({"transformers": "4.28.1", "peft": "0.2.0"})
+    assert not issue.unfixed_in({"transformers": "4.44.0", "peft": "0.16.0"})
+    assert known_issues.get("vision2seq-unmapped").unfixed_in({"transformers": "4.50.3"})  # no patch at all

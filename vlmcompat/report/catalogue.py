@@ -39,7 +39,8 @@ def render() -> str:
         if issue.affected:
             lines += ["| where | evidence | note |", "|---|---|---|"]
             lines += [f"| `{entry.text}` | {entry.evidence} | "
-                      + (f"only if {entry.only_if}: " if entry.only_if else "") + f"{entry.note} |"
+                      + (f"only if {entry.only_if}: " if entry.only_if else "")
+                      + ("**not fixed by the patches here**: " if entry.unfixed else "") + f"{entry.note} |"
                       for entry in issue.affected]
             lines.append("")
         lines += ["**Signatures** (regular expressions matched against error text):", ""]
