@@ -59,5 +59,8 @@ def test_patched_results_pass_skip_with_a_reason_or_fail_with_an_unfixable_id(re
             if result.status is Status.FAIL and result.issue in known_issues.ids() \
                     and known_issues.get(result.issue).unfixed_in(cell.versions):
                 continue  # a known limit: the report shows it as still failing, with its id
+            if result.probe == "run" and result.status is Status.FAIL and result.issue in known_issues.ids() \
+                    and known_issues.get(result.issue).fallback_only:
+                continue  # the user's own code imports the library the patches only route around (peft-import)
             left.append(f"{cell.cell} {result.probe}/{result.family}: {result.status.value} {result.issue or ''}")
     assert left == []
