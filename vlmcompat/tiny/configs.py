@@ -98,3 +98,10 @@ def seeded(model_cls: type, config: Any, seed: int):
             if param.dim() == 2 and not bool(param.any()):
                 param.normal_(0.0, std)
     return model.eval()
+
+
+def siglip_vision(image_size: int, patch_size: int) -> dict[str, Any]:
+    """The tiny SigLIP vision tower the current VLMs share (real so400m: width 1152, MLP 4304, 16 heads,
+    26-27 layers); the family gives its own image and patch sizes."""
+    return dict(model_type="siglip_vision_model", hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                num_attention_heads=4, image_size=image_size, patch_size=patch_size)

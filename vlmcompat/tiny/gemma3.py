@@ -46,15 +46,7 @@ GEMMA3_TEXT = dict(
     eos_token_id=EOS,
     bos_token_id=BOS,
 )
-SIGLIP = dict(
-    model_type="siglip_vision_model",
-    hidden_size=32,  # 1152
-    intermediate_size=64,  # 4304
-    num_hidden_layers=2,  # 27
-    num_attention_heads=4,  # 16
-    image_size=IMAGE_SIZE,
-    patch_size=PATCH_SIZE,
-)
+SIGLIP = configs.siglip_vision(IMAGE_SIZE, PATCH_SIZE)  # so400m, 27 layers
 
 
 def build(lm: str = "gemma3", seed: int = 0, image_token: bool = True):

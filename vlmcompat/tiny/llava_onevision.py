@@ -46,15 +46,7 @@ QWEN2 = dict(
     pad_token_id=PAD,
     tie_word_embeddings=True,  # True
 )
-SIGLIP = dict(
-    model_type="siglip_vision_model",
-    hidden_size=32,  # 1152
-    intermediate_size=64,  # 4304
-    num_hidden_layers=2,  # 26
-    num_attention_heads=4,  # 16
-    image_size=IMAGE_SIZE,
-    patch_size=PATCH_SIZE,
-)
+SIGLIP = configs.siglip_vision(IMAGE_SIZE, PATCH_SIZE)  # so400m, 26 layers
 
 
 def build(lm: str = "qwen2", seed: int = 0, image_token: bool = True):
