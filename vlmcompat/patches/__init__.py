@@ -96,6 +96,7 @@ BUILTIN = (
     "vlmcompat.patches.token_type_ids:PATCH",
     "vlmcompat.patches.nested_text_config:PATCH",
     "vlmcompat.patches.vision_input_grad:PATCH",
+    "vlmcompat.patches.qwen2_vl_rope_deltas:PATCH",
 )
 
 _lock = threading.RLock()

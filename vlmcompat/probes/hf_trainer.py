@@ -102,5 +102,5 @@ def train_and_check(trainer, metrics: Metrics, family: str, expanded: bool, mode
         metrics["round_trip_max_abs_diff"] = adapter_round_trip(family, expanded, model, backend, fixed,
                                                                 trainer.save_model, "the adapter saved by the trainer")
     except ProbeFailed as exc:
-        raise ProbeFailed(None, str(exc), {**metrics, **exc.metrics}) from None
+        raise ProbeFailed(exc.issue, str(exc), {**metrics, **exc.metrics}) from None
     return metrics

@@ -95,7 +95,7 @@ def check_training(family: str, mode: Mode, expanded: bool | None = None) -> Met
     try:
         metrics["round_trip_max_abs_diff"] = adapter_round_trip(family, expanded, model, backend, batch)
     except ProbeFailed as exc:
-        raise ProbeFailed(None, str(exc), {**metrics, **exc.metrics}) from None
+        raise ProbeFailed(exc.issue, str(exc), {**metrics, **exc.metrics}) from None
     return metrics
 
 
