@@ -233,14 +233,9 @@ def shipped_fixes() -> dict[str, str]:
 
 def gather(cells: list[CellResult], check_import: bool = True) -> Diagnosis:
     """Diagnose the running environment (a live ``import peft`` in a subprocess unless told not to)."""
-    from vlmcompat.versions import installed as installed_version
-    from vlmcompat.versions import stack_versions
+    from vlmcompat.versions import recorded_versions
 
-    versions = stack_versions()
-    for package in known_issues.packages():  # every package a catalogue range names (accelerate, trl ...)
-        if package not in versions:
-            installed = installed_version(package)
-            versions[package] = None if installed is None else str(installed)
+    versions = recorded_versions()  # the stack and every package a catalogue range names (accelerate, trl ...)
     error, checked = None, False
     if check_import and versions.get("peft") and versions.get("transformers"):
         from vlmcompat.probes.peft_import import check_import as run_check

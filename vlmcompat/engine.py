@@ -231,7 +231,7 @@ def run_cell(cell: str, json_path: str | os.PathLike[str] | None, tasks: list[Ta
     ends (:mod:`vlmcompat.matrix.record`). Raises :class:`Interrupted` after recording an interruption."""
     install = InstallInfo(InstallStatus.OK if install_seconds is not None else InstallStatus.EXISTING,
                           install_seconds or 0.0)
-    cell_result = CellResult(cell=cell, versions=versions.stack_versions(), install=install, cache=cache)
+    cell_result = CellResult(cell=cell, versions=versions.recorded_versions(), install=install, cache=cache)
     record = CellRecord(Path(json_path) if json_path else None, cell_result, [t.key for t in tasks])
 
     def collect(result: ProbeResult) -> None:

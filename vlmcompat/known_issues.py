@@ -255,6 +255,18 @@ def classify(text: str) -> list[str]:
     return [issue.id for issue in _catalogue() if issue.matches(text)]
 
 
+def environment_issue(text: str) -> str | None:
+    """The first known issue matching ``text`` that lives below the HF stack: every affected range
+    names only other packages (pyarrow against numpy ...), so no stack pin or patch explains it."""
+    from vlmcompat.paths import STACK
+
+    for issue_id in classify(text):
+        issue = get(issue_id)
+        if issue.affected and all(pkg not in STACK for entry in issue.affected for pkg, _ in entry.when):
+            return issue_id
+    return None
+
+
 def classify_exception(exc: BaseException) -> str | None:
     """The first known-issue id matching an exception (its type name and message), or None."""
     found = classify(f"{type(exc).__name__}: {exc}")

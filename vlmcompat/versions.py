@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
+from collections.abc import Iterable
 from functools import cache
 
 from packaging.specifiers import SpecifierSet
@@ -25,13 +26,21 @@ def installed(package: str) -> Version | None:
         return None
 
 
-def stack_versions() -> dict[str, str | None]:
-    """python + the HF stack, as strings, for a CellResult."""
+def stack_versions(also: Iterable[str] = ()) -> dict[str, str | None]:
+    """python + the HF stack (and the packages ``also`` names), as strings, for a CellResult."""
     versions: dict[str, str | None] = {"python": platform.python_version()}
-    for package in STACK:
+    for package in (*STACK, *(p for p in also if p not in STACK)):
         version = installed(package)
         versions[package] = None if version is None else str(version)
     return versions
+
+
+def recorded_versions() -> dict[str, str | None]:
+    """What a cell records: the stack plus every package a catalogue range names (accelerate, numpy,
+    pyarrow ...), so that a diagnosis can be held to its range."""
+    from vlmcompat import known_issues
+
+    return stack_versions(known_issues.packages())
 
 
 def in_range(package: str, specifier: str, version: Version | str | None = None) -> bool:

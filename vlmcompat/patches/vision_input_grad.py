@@ -1,13 +1,15 @@
-"""A grad-requiring input for a SigLIP vision tower that holds trainable (LoRA) weights.
+"""A grad-requiring input for a vision tower that holds trainable (LoRA) weights.
 
 LoRA's usual targets ``q_proj``/``v_proj`` also match the SigLIP vision towers of LLaVA-OneVision,
-Gemma 3 and PaliGemma. Under reentrant gradient checkpointing (the default ``use_reentrant`` in
-transformers 4.38-4.57) a checkpointed block whose inputs need no grad returns outputs without a
-graph, and ``enable_input_require_grads()`` covers only the text embeddings: the tower's LoRA
-weights get no gradient and silently stay untrained (torch only warns ``None of the inputs have
-requires_grad=True``). The patched ``SiglipVisionModel.forward`` hands the tower a grad-requiring
-view of ``pixel_values`` when grad is on and the tower has trainable parameters — what the patched
-LLaVA forward does for CLIP — and is the stock forward otherwise.
+Gemma 3 and PaliGemma; and peft<0.5 matched target names by bare suffix, so BLIP-2's T5 target ``v``
+also hit the fused ``qkv`` of the BLIP-2 / InstructBLIP vision models. Under reentrant gradient
+checkpointing (the default ``use_reentrant`` before transformers 5.0) a checkpointed block whose
+inputs need no grad returns outputs without a graph, and ``enable_input_require_grads()`` covers
+only the text embeddings: the tower's LoRA weights get no gradient and silently stay untrained
+(torch only warns ``None of the inputs have requires_grad=True``). The patched vision-model
+``forward`` hands the tower a grad-requiring view of ``pixel_values`` when grad is on and the tower
+has trainable parameters — what the patched LLaVA forward does for CLIP — and is the stock forward
+otherwise.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import functools
 
 from vlmcompat.patches import Patch, Plan, Replacement, transformers_class
 
-CLASSES = ("SiglipVisionModel",)
+CLASSES = {"SiglipVisionModel": "4.37", "Blip2VisionModel": "4.26", "InstructBlipVisionModel": "4.31"}  # -> first in
 
 
 def _forward(original):
@@ -39,8 +41,8 @@ def _forward(original):
 
 def _plan() -> Plan:
     replacements, reasons = [], []
-    for name in CLASSES:
-        cls, reason = transformers_class(name, since="4.37")
+    for name, since in CLASSES.items():
+        cls, reason = transformers_class(name, since=since)
         if cls is None:
             reasons.append(reason)
         else:
@@ -50,6 +52,6 @@ def _plan() -> Plan:
 
 PATCH = Patch(
     name="vision_input_grad",
-    summary="SigLIP vision towers with LoRA get a grad-requiring input (reentrant gradient checkpointing)",
+    summary="SigLIP and BLIP-2 vision towers with LoRA get a grad-requiring input (reentrant gradient checkpointing)",
     plan=_plan,
 )

@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from vlmcompat import peft_pins, versions
+from vlmcompat import known_issues, peft_pins, versions
 from vlmcompat.probes.base import Metrics, Probe, ProbeFailed, ProbeSkipped, Scope
 from vlmcompat.results import Mode
 
@@ -150,12 +150,15 @@ def run(family: str, mode: Mode) -> Metrics:
     if check.ok:
         return {**metrics, "fallback": None}
     message = failure_message(check)
+    issue = known_issues.environment_issue(check.error) or "peft-import"
+    if issue != "peft-import":  # not peft's own imports: a known break under the stack (pyarrow against numpy ...)
+        message = f"{check.via} cannot be imported here ({issue}): {check.error}"
     if mode is Mode.NATIVE:
-        raise ProbeFailed("peft-import", message, metrics)
+        raise ProbeFailed(issue, message, metrics)
     try:
         return {**metrics, **fallback_metrics()}
     except Exception as exc:  # the fallback is the patched mode's claim: report why it fails
-        raise ProbeFailed("peft-import", f"{message}; the LoRA fallback failed too ({type(exc).__name__}: {exc})",
+        raise ProbeFailed(issue, f"{message}; the LoRA fallback failed too ({type(exc).__name__}: {exc})",
                           {**metrics, "fallback": None}) from exc
 
 

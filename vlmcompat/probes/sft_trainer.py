@@ -26,11 +26,11 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
-from vlmcompat import tiny, versions
+from vlmcompat import known_issues, tiny, versions
 from vlmcompat.collators import ChatCollator
 from vlmcompat.forwards.language_model import image_token_id
 from vlmcompat.parts import text_config
-from vlmcompat.probes.base import Metrics, Probe, ProbeSkipped
+from vlmcompat.probes.base import Metrics, Probe, ProbeFailed, ProbeSkipped
 from vlmcompat.probes.common import eval_loss, input_format, lora_model, processor_expands, require_class
 from vlmcompat.probes.hf_trainer import BATCH_SIZE, supported_kwargs, train_and_check, training_arguments
 from vlmcompat.results import Mode
@@ -53,6 +53,10 @@ def import_trl():
         from trl import SFTConfig, SFTTrainer
     except Exception as exc:  # RuntimeError wrapping ImportError, AttributeError on mismatched stacks
         cause = exc.__cause__ or exc
+        known = known_issues.environment_issue(f"{type(exc).__name__}: {exc}\n{type(cause).__name__}: {cause}")
+        if known:  # a known break of the environment under trl (pyarrow against numpy ...), not a version skip
+            raise ProbeFailed(known, f"{versions.describe('trl')} cannot be imported here: "
+                              f"{type(cause).__name__}: {cause}") from None
         raise ProbeSkipped(f"{versions.describe('trl')} cannot be imported with {versions.describe('transformers')}: "
                            f"{type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''}") from None
     return SFTTrainer, SFTConfig
