@@ -98,10 +98,11 @@ def _die_with_engine() -> None:
     signals.die_with_parent(signal.SIGTERM, int(engine) if engine else None)
 
 
-def preload(modules: list[str]) -> None:
+def preload(modules: list[str], tasks: list[dict[str, Any]] = ()) -> None:
     """Import the libraries every task needs, before the task clocks start; a library that fails to
-    import is left for the tasks to report. The user's checkpoint (``probe --model``) becomes its
-    family's model before the probes are loaded."""
+    import is left for the tasks to report. When a task is ``peft-import``, its import check runs here
+    first, while nothing has imported peft (no second interpreter). The user's checkpoint
+    (``probe --model``) becomes its family's model before the probes are loaded."""
     from vlmcompat import patches, probes, usermodel
 
     usermodel.activate_from_env()
@@ -112,6 +113,13 @@ def preload(modules: list[str]) -> None:
             if name == "transformers":
                 module.PreTrainedModel  # noqa: B018 - the lazy module imports modeling_utils here
         except Exception:  # reported by the tasks themselves
+            pass
+    if any(task.get("probe") == "peft-import" for task in tasks):
+        from vlmcompat.probes import peft_import
+
+        try:
+            peft_import.check_here()
+        except Exception:  # the task falls back to a fresh interpreter
             pass
     for load in (probes.all_probes, patches.builtin_patches):
         try:
@@ -141,7 +149,7 @@ def main() -> int:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # library prints go to stderr
     _quiet_libraries()
     start = time.perf_counter()
-    preload(request.get("preload", []))
+    preload(request.get("preload", []), request["tasks"])
     proto.write(json.dumps({"event": "ready", "seconds": round(time.perf_counter() - start, 3)}) + "\n")
     proto.flush()
     serve(request["tasks"], proto)

@@ -43,13 +43,26 @@ def _canon(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def _name_version(dist) -> tuple[str | None, str | None]:
+    """From a ``<name>-<version>.dist-info`` folder's name (what installers write, PEP 427/491) without
+    parsing its METADATA; from METADATA otherwise (egg-info, odd names). The metadata parse is ~3 ms a
+    distribution: most of a reused cell's key."""
+    folder = getattr(dist, "_path", None)
+    stem = getattr(folder, "name", "").removesuffix(".dist-info")
+    if stem != getattr(folder, "name", "") and stem.count("-") == 1:
+        name, version = stem.split("-")
+        if name and version:
+            return name, version
+    return dist.metadata["Name"], dist.version
+
+
 def distributions() -> list[str]:
     """``name==version`` of every distribution this interpreter sees, first on sys.path winning."""
     found: dict[str, str] = {}
     for dist in importlib.metadata.distributions():
-        name = dist.metadata["Name"]
+        name, version = _name_version(dist)
         if name and _canon(name) not in found:
-            found[_canon(name)] = dist.version
+            found[_canon(name)] = version
     return [f"{name}=={version}" for name, version in sorted(found.items())]
 
 

@@ -1,11 +1,11 @@
 """``peft-import``: can peft be imported next to the installed transformers?
 
 ``import peft`` and ``from transformers import Trainer`` (which imports peft whenever it is
-installed, as TRL and diffusers do) run in a fresh interpreter (``sys.executable``), so a
-half-imported peft never lingers in this process. That interpreter imports nothing from
-vlmcompat, so what it finds is a fact of the environment, the same for both modes: it runs once
-per process (importing torch, transformers and peft again costs 5-12 s of CPU here) and both
-modes read its answer. A failure names the missing symbol, the module it was expected in, and
+installed, as TRL and diffusers do) run where nothing has imported peft yet: a probe worker runs
+them first, right after importing torch and transformers (:func:`check_here`); elsewhere a fresh
+interpreter (``sys.executable``) does, so a half-imported peft never lingers in this process.
+Neither involves vlmcompat's patches, so what it finds is a fact of the environment, the same for
+both modes: it runs once per process and both modes read its answer. A failure names the missing symbol, the module it was expected in, and
 the import path that met it. Where peft cannot be imported, the patched mode proves that
 training proceeds anyway with vlmcompat's own LoRA (:mod:`vlmcompat.lora_fallback`): a tiny T5
 gets LoRA layers, takes optimizer steps, and its adapter is saved in peft's format.
@@ -78,6 +78,17 @@ def forget_checks() -> None:
     _CHECKED.clear()
 
 
+def check_here() -> None:
+    """The import check in this interpreter, before anything has imported peft: what a probe worker does
+    first when its tasks include this probe (it would import the stack anyway; a second interpreter
+    costs 5-12 s of CPU per cell). The answer is kept as this interpreter's, as :func:`check_import`'s."""
+    from vlmcompat import peft_smoke
+
+    if "peft" in sys.modules:  # too late for a clean answer here: check_import runs a fresh interpreter
+        return
+    _CHECKED[sys.executable] = _parse(peft_smoke.check(train=False))
+
+
 def run_import_check(python: str, timeout: float = TIMEOUT) -> ImportCheck:
     """Run the import check in a fresh ``python`` and parse what it says."""
     try:
@@ -89,6 +100,10 @@ def run_import_check(python: str, timeout: float = TIMEOUT) -> ImportCheck:
     except (IndexError, json.JSONDecodeError):
         tail = proc.stderr.strip()[-500:]
         raise RuntimeError(f"the peft import check died (exit {proc.returncode}): {tail}") from None
+    return _parse(data)
+
+
+def _parse(data: dict) -> ImportCheck:
     error, via = data["import_error"], "peft"
     if error is None and data["trainer_error"] is not None:
         error, via = data["trainer_error"], "transformers.Trainer"

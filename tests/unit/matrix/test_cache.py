@@ -87,3 +87,14 @@ def test_cache_off(monkeypatch):
     monkeypatch.setenv("VLMCOMPAT_CACHE", "off")
     assert not cache.enabled()
     assert cache.entry_path("k").parent.name == "results" and "off" not in str(cache.entry_path("k"))
+
+
+def test_distributions_read_from_folder_names_agree_with_the_metadata():
+    import importlib.metadata
+
+    by_metadata: dict[str, str] = {}
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"]
+        if name and cache._canon(name) not in by_metadata:
+            by_metadata[cache._canon(name)] = dist.version
+    assert cache.distributions() == [f"{n}=={v}" for n, v in sorted(by_metadata.items())]

@@ -80,3 +80,21 @@ def test_both_modes_read_one_import_check(monkeypatch):
     patched = PROBE.run(ENVIRONMENT, Mode.PATCHED)
     assert len(calls) == 1
     assert native == patched and peft_import.check_import().error is None
+
+
+def test_a_worker_checks_in_its_own_interpreter_before_peft_is_imported():
+    """check_here answers as the fresh interpreter would, and check_import then spawns none."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("peft")
+    code = ("import sys, json\nfrom vlmcompat.probes import peft_import as p\n"
+            "p.run_import_check = lambda *a, **k: (_ for _ in ()).throw(AssertionError('spawned'))\n"
+            "assert 'peft' not in sys.modules\np.check_here()\nc = p.check_import()\n"
+            "print(json.dumps([c.ok, c.peft, 'peft' in sys.modules]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    import json
+    from importlib.metadata import version
+
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [True, version("peft"), True]
