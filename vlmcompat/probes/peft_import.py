@@ -5,10 +5,11 @@ installed, as TRL and diffusers do) run where nothing has imported peft yet: a p
 them first, right after importing torch and transformers (:func:`check_here`); elsewhere a fresh
 interpreter (``sys.executable``) does, so a half-imported peft never lingers in this process.
 Neither involves vlmcompat's patches, so what it finds is a fact of the environment, the same for
-both modes: it runs once per process and both modes read its answer. A failure names the missing symbol, the module it was expected in, and
-the import path that met it. Where peft cannot be imported, the patched mode proves that
-training proceeds anyway with vlmcompat's own LoRA (:mod:`vlmcompat.lora_fallback`): a tiny T5
-gets LoRA layers, takes optimizer steps, and its adapter is saved in peft's format.
+both modes: it runs once per process and both modes read its answer. A failure names the missing
+symbol, the module it was expected in, and the import path that met it. Where peft cannot be
+imported, the patched mode proves that training proceeds anyway with vlmcompat's own LoRA
+(:mod:`vlmcompat.lora_fallback`): a tiny T5 gets LoRA layers, takes optimizer steps, and its adapter
+is saved in peft's format.
 """
 
 from __future__ import annotations
