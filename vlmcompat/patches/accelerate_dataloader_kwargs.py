@@ -1,7 +1,8 @@
 """Old Trainers meet accelerate >= 1.0: translate the removed ``Accelerator`` arguments.
 
-transformers 4.35-4.37 build their ``Accelerator`` with ``dispatch_batches=`` and
-``split_batches=``; accelerate 1.0 removed those arguments in favour of
+transformers 4.32-4.39 build their ``Accelerator`` with ``dispatch_batches=`` and
+``split_batches=`` (4.38-4.39 from ``accelerator_config``, with ``even_batches=`` and
+``use_seedable_sampler=``); accelerate 1.0 removed those arguments in favour of
 ``dataloader_config=DataLoaderConfiguration(...)``, and the resolver happily installs the pair
 (peft pulls the newest accelerate): ``Accelerator.__init__() got an unexpected keyword argument
 'dispatch_batches'`` (``accelerate-dataloader-kwargs``). The patched ``__init__`` moves those
