@@ -34,7 +34,9 @@ def _available_commands() -> list[str]:
     return found
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Every command's parser; with ``only`` (a command named on the command line) just that one, so
+    ``vlmcompat probe`` does not import the other commands (a reused matrix cell answers in ~0.5 s)."""
     parser = argparse.ArgumentParser(
         prog="vlmcompat",
         description="Compatibility diagnostics and fixes for fine-tuning vision-language models "
@@ -43,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vlmcompat {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in _available_commands():
+    for name in [only] if only in COMMANDS else _available_commands():
         module = importlib.import_module(f"vlmcompat.commands.{name}")
         module.add_parser(sub)
     return parser
@@ -55,7 +57,8 @@ def fatal(message: str, code: int = 2) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -58,3 +58,14 @@ def test_probe_end_to_end_here(tmp_path, capsys):
         assert (native["status"], native["issue"]) == ("fail", "image-token-expansion")
     lines = capsys.readouterr().out.splitlines()
     assert any(line.startswith("[") and "/12] ✅ training-step" in line for line in lines)
+
+
+def test_a_named_command_imports_only_its_own_module():
+    """``vlmcompat probe`` (every matrix cell, reused ones included) does not pay for the other commands."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom vlmcompat import cli\nparser = cli.build_parser(only='probe')\n"
+            "print(sorted(m for m in sys.modules if m.startswith('vlmcompat.commands.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['vlmcompat.commands.probe']"
