@@ -129,3 +129,58 @@ def test_build_reuses_a_recorded_install(tmp_path, monkeypatch):
     path, info = cells.build(["transformers==4.44.0"], venv=venv)
     assert path == venv and info.status is InstallStatus.OK and info.seconds == 2.5
     assert (venv / "lib" / "python3.11" / "site-packages" / "vlmcompat").is_symlink()
+
+
+def _site(tmp_path):
+    venv = tmp_path / "venv"
+    (venv / "lib" / "python3.11" / "site-packages").mkdir(parents=True, exist_ok=True)
+    return venv
+
+
+def test_after_the_runs_refresh_a_cell_installs_from_uvs_cache(tmp_path, monkeypatch):
+    calls = []
+
+    def pip_install(venv, wanted, extra=None):
+        calls.append(extra)
+        return InstallInfo(InstallStatus.OK, 0.2, "Installed 60 packages", offline="--offline" in (extra or []))
+
+    monkeypatch.setattr(cells.venvs, "pip_install", pip_install)
+    monkeypatch.delenv("UV_OFFLINE", raising=False)
+    info = cells.install(_site(tmp_path), ["transformers==4.44.0"], index_fresh="2026-12-02T04:00:00+00:00")
+    assert calls == [["--offline"]] and info.status is InstallStatus.OK and info.offline is False
+    assert info.log_tail.startswith("resolved against the package index at 2026-12-02T04:00:00+00:00")
+
+
+def test_without_the_refresh_or_when_the_cache_lacks_something_the_index_decides(tmp_path, monkeypatch):
+    calls = []
+
+    def pip_install(venv, wanted, extra=None):
+        calls.append(extra)
+        if extra:
+            return InstallInfo(InstallStatus.NETWORK, 0.1, "was not found in the cache", offline=True)
+        return InstallInfo(InstallStatus.OK, 1.0, "Installed 60 packages")
+
+    monkeypatch.setattr(cells.venvs, "pip_install", pip_install)
+    monkeypatch.delenv("UV_OFFLINE", raising=False)
+    assert cells.install(_site(tmp_path), ["peft==0.16.0"], index_fresh="2026-12-02T04:00:00+00:00").status \
+        is InstallStatus.OK
+    assert calls == [["--offline"], None]
+    calls.clear()
+    assert cells.install(_site(tmp_path), ["peft==0.16.0"]).status is InstallStatus.OK
+    assert calls == [None]
+
+
+def test_the_refresh_resolves_every_set_and_names_those_that_resolved(monkeypatch):
+    seen = []
+
+    def resolves(requirements):
+        seen.append(tuple(requirements))
+        return "transformers==0.0.1" not in requirements
+
+    monkeypatch.setattr(cells.venvs, "_resolves", resolves)
+    monkeypatch.delenv("UV_OFFLINE", raising=False)
+    sets = {"a": ["transformers==4.44.0"], "b": ["transformers==0.0.1"], "c": ["peft==0.16.0"]}
+    assert cells.venvs.refresh_index(sets) == ["a", "c"]
+    assert sorted(seen) == sorted(tuple(s) for s in sets.values())
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    assert cells.venvs.refresh_index(sets) == []  # nothing to refresh without the network
