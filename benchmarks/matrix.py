@@ -2,6 +2,7 @@
 
     python benchmarks/matrix.py                      # everything: about an hour on 2 busy cores
     python benchmarks/matrix.py --skip cold,pip      # warm, reused and the floor only
+    python benchmarks/matrix.py --skip cold,pip --uv-cache ~/.cache/uv   # ... with uv's cache already warm
     python benchmarks/matrix.py --matrix other.toml --jobs 1 --json out.json
 
 - **cold**: ``nox -s matrix -j J`` with an empty uv cache (a temporary ``UV_CACHE_DIR``) and an
@@ -46,10 +47,11 @@ HOST_TORCH = "torch==2.13.0"
 
 
 class Bench:
-    def __init__(self, tmp: Path, matrix: Path, jobs: int, probe_args: list[str]):
+    def __init__(self, tmp: Path, matrix: Path, jobs: int, probe_args: list[str],
+                 uv_cache: Path | None = None):
         self.tmp, self.matrix, self.jobs, self.probe_args = tmp, matrix, jobs, probe_args
         self.names = matrices.load(matrix).names
-        self.env = {**os.environ, "UV_CACHE_DIR": str(tmp / "uv-cache"), "VLMCOMPAT_CACHE": str(tmp / "cache"),
+        self.env = {**os.environ, "UV_CACHE_DIR": str(uv_cache or tmp / "uv-cache"), "VLMCOMPAT_CACHE": str(tmp / "cache"),
                     "VLMCOMPAT_MATRIX": str(matrix), "VLMCOMPAT_REPORTS": str(tmp / "reports")}
 
     def nox(self, label: str, *args: str) -> float:
@@ -124,6 +126,8 @@ def main() -> None:
     parser.add_argument("--matrix", default=str(ROOT / paths.MATRIX_FILE))
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--skip", default="", help="comma-separated: cold, pip")
+    parser.add_argument("--uv-cache", metavar="DIR", help="uv's cache for every run (default: a new, empty one; "
+                        "with --skip cold, pass a warm one so that the warm run is warm)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures here")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (logs, reports, venvs)")
     parser.add_argument("--force", action="store_true", help="run even under CI=true")
@@ -137,7 +141,8 @@ def main() -> None:
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="vlmcompat-matrix-bench-"))
     tmp.mkdir(parents=True, exist_ok=True)
-    bench = Bench(tmp, Path(args.matrix).resolve(), args.jobs, args.probe_args.split())
+    bench = Bench(tmp, Path(args.matrix).resolve(), args.jobs, args.probe_args.split(),
+                  Path(args.uv_cache).expanduser() if args.uv_cache else None)
     figures: dict[str, float | str | None] = {"cells": len(bench.names), "jobs": args.jobs,
                                               "date": time.strftime("%Y-%m-%d %H:%M")}
     figures["cold_s"] = None if "cold" in skip else bench.matrix_run("cold", fresh=True)
