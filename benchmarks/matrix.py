@@ -52,7 +52,8 @@ class Bench:
         self.tmp, self.matrix, self.jobs, self.probe_args = tmp, matrix, jobs, probe_args
         self.names = matrices.load(matrix).names
         self.env = {**os.environ, "UV_CACHE_DIR": str(uv_cache or tmp / "uv-cache"),
-                    "VLMCOMPAT_CACHE": str(tmp / "cache"), "VLMCOMPAT_MATRIX": str(matrix), "VLMCOMPAT_REPORTS": str(tmp / "reports")}
+                    "VLMCOMPAT_CACHE": str(tmp / "cache"), "VLMCOMPAT_MATRIX": str(matrix),
+                    "VLMCOMPAT_REPORTS": str(tmp / "reports")}
 
     def nox(self, label: str, *args: str) -> float:
         log = self.tmp / f"{label}.log"
