@@ -51,3 +51,15 @@ def test_pyarrow_against_numpy_under_trl_0_9(cell, tmp_path):
         for mode in ("native", "patched"):
             assert _outcome(by_key[(probe, "llava", mode)]) == ("fail", "pyarrow-numpy-abi"), by_key[(probe, "llava",
                                                                                                        mode)]
+
+
+def test_trl_1_8_chunked_loss(cell, tmp_path):
+    """trl 1.7-1.14's default loss_type='chunked_nll' leaves the trained model returning logits=None when given
+    labels (by design): the round trip compares without them, so LLaVA trains and round-trips; BLIP-2-OPT has no
+    backbone with last_hidden_state and fails, natively and patched, with the catalogued id."""
+    by_key = cell("transformers==5.13.1", "peft==0.21.2", "trl==1.8.0").probe(
+        tmp_path, ["sft-trainer"], ["llava", "blip2-opt"], name="t5.13.1")
+    for mode in ("native", "patched"):
+        assert _outcome(by_key[("sft-trainer", "llava", mode)]) == ("pass", None), by_key[("sft-trainer", "llava",
+                                                                                          mode)]
+        assert _outcome(by_key[("sft-trainer", "blip2-opt", mode)]) == ("fail", "trl-fused-lm-head")

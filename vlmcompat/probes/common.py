@@ -89,12 +89,19 @@ def eval_loss(model, batch) -> float:
 def adapter_round_trip(family: str, expanded: bool, trained, backend: str, batch,
                        save: Callable[[str], Any] | None = None, who: str = "adapter save/load") -> float:
     """Save the adapter (with ``save(dir)``, e.g. the trainer's way, else the model's own), load it into
-    a fresh model and compare logits; the max abs difference, or :class:`ProbeFailed` past the tolerance."""
+    a fresh model and compare logits; the max abs difference, or :class:`ProbeFailed` past the tolerance.
+
+    A model that returns no logits when given labels is compared without them: TRL 1.7-1.14's SFTTrainer
+    (default ``loss_type="chunked_nll"``) replaces the forward of the model it trains with one that
+    computes only the loss when labels are given and runs the original forward otherwise, by design."""
     import torch
 
     trained.eval()
     with torch.no_grad():
         reference = trained(**batch).logits
+        if reference is None and "labels" in batch:
+            batch = without(batch, "labels")
+            reference = trained(**batch).logits
     with tempfile.TemporaryDirectory() as tmp:
         fresh = tiny.model(family, seed=0, image_token=expanded)
         if backend == FALLBACK:
