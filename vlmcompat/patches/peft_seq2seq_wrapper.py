@@ -1,6 +1,6 @@
-"""Let peft <= 0.20 build ``PeftModelForSeq2SeqLM`` on transformers >= 5.18.
+"""Let peft < 0.21.2 build ``PeftModelForSeq2SeqLM`` on transformers >= 5.18.
 
-``PeftModelForSeq2SeqLM.__init__`` (peft <= 0.20) stores
+``PeftModelForSeq2SeqLM.__init__`` (peft < 0.21.2) stores
 ``base_model._prepare_encoder_decoder_kwargs_for_generation`` so that its ``generate()`` can
 swap it and put it back. transformers 5.18 renamed the ``GenerationMixin`` method to
 ``_prepare_text_encoder_decoder_kwargs_for_generation``, so ``get_peft_model(model,
@@ -48,6 +48,6 @@ def _plan() -> Plan:
 
 PATCH = Patch(
     name="peft_seq2seq_wrapper",
-    summary="peft<=0.20 SEQ_2_SEQ_LM wrapper on transformers>=5.18: restore the generation-kwargs method name",
+    summary="peft<0.21.2 SEQ_2_SEQ_LM wrapper on transformers>=5.18: restore the generation-kwargs method name",
     plan=_plan,
 )
