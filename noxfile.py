@@ -30,7 +30,6 @@ from vlmcompat import paths, signals
 from vlmcompat.errors import MatrixError
 from vlmcompat.matrix import cell as cells
 from vlmcompat.matrix import progress, record
-from vlmcompat.matrix import venv as venvs
 from vlmcompat.results import InstallStatus
 
 nox.needs_version = ">=2026.8.10"
@@ -71,9 +70,7 @@ def matrix(session: nox.Session, cell: str) -> None:
     session.log(ledger.started(cell))
     problem = None
     try:
-        fresh = ledger.index_fresh(cell, lambda: venvs.refresh_index(
-            {name: cells.wanted(MATRIX.get(name).requirements) for name in MATRIX.names}))
-        info = cells.install(Path(session.virtualenv.location), spec.requirements, index_fresh=fresh)
+        info = cells.install(Path(session.virtualenv.location), spec.requirements)
         session.log(f"{cell}: install {info.status.value} in {info.seconds:.2f}s"
                     + (" (offline: the package index could not be reached)" if info.offline else ""))
         if info.status is not InstallStatus.OK:

@@ -77,29 +77,12 @@ def link_self(venv: Path) -> Path:
     return link
 
 
-def wanted(requirements: Sequence[str]) -> list[str]:
-    """What a cell installs: its requirements plus vlmcompat's runtime needs."""
-    return [*requirements, *RUNTIME_REQUIREMENTS]
-
-
-def install(venv: Path, requirements: Sequence[str], index_fresh: str | None = None) -> InstallInfo:
-    """Install ``requirements`` (plus vlmcompat's runtime needs) into ``venv``; never raises.
-
-    ``index_fresh`` (when) says this matrix run has just resolved these requirements against the
-    index (:func:`vlmcompat.matrix.venv.refresh_index`): uv's cache then holds what the index says,
-    and the install resolves from it; if the cache lacks something, against the index as always."""
-    wanted_ = wanted(requirements)
-    if index_fresh and not venvs.offline_requested():
-        info = venvs.pip_install(Path(venv), wanted_, extra=["--offline"])
-        if info.status is InstallStatus.OK:
-            info.offline = False  # resolved against the index moments ago, by this run
-            info.log_tail = f"resolved against the package index at {index_fresh} (this run's refresh); " \
-                            f"installed from uv's cache\n{info.log_tail}"[-venvs.LOG_TAIL_CHARS:]
-            link_self(Path(venv))
-            return info
-    info = venvs.pip_install(Path(venv), wanted_)
+def install(venv: Path, requirements: Sequence[str]) -> InstallInfo:
+    """Install ``requirements`` (plus vlmcompat's runtime needs) into ``venv``; never raises."""
+    wanted = [*requirements, *RUNTIME_REQUIREMENTS]
+    info = venvs.pip_install(Path(venv), wanted)
     if info.status is InstallStatus.NETWORK and not venvs.offline_requested():
-        cached = venvs.pip_install(Path(venv), wanted_, extra=["--offline"])
+        cached = venvs.pip_install(Path(venv), wanted, extra=["--offline"])
         cached.seconds += info.seconds
         if cached.status is InstallStatus.OK:
             cached.offline = True

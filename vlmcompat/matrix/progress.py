@@ -13,10 +13,6 @@ and end, or install plus probe seconds for older files; the median of the known 
 new one), less what the running ones have already spent, shared among the cells that run at
 once (the most seen so far in this run). Under ``nox -j`` the status board shows these lines
 and each cell's ``[done/total]`` probe lines as its preview.
-
-The ledger also holds the run's index refresh (:meth:`Ledger.index_fresh`): the first cell to
-install resolves every cell's requirements against the package index at once, and each cell then
-installs from uv's just-refreshed cache instead of waiting on the index's round trips itself.
 """
 
 from __future__ import annotations
@@ -29,7 +25,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from vlmcompat.errors import ResultsError
@@ -131,17 +127,6 @@ class Ledger:
             entry["ended"] = time.time()
             word = "done" if how == "done" else "ended: " + how.removeprefix(f"cell {name}: ")[:80]
             return self.line(state, f"{name} {word} after {_duration(entry['ended'] - entry['started'])}")
-
-    def index_fresh(self, name: str, refresh: Callable[[], list[str]]) -> str | None:
-        """When this run resolved ``name``'s requirements against the index: the first cell to ask runs
-        ``refresh`` for every cell at once (the others wait for it under the lock); None when that
-        cell's set did not resolve (its own install then resolves and classifies as always)."""
-        with self._state() as state:
-            if "index" not in state:
-                at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-                state["index"] = {"at": at, "resolved": refresh()}
-            index = state["index"]
-            return index["at"] if name in index["resolved"] else None
 
     def line(self, state: dict, event: str) -> str:
         now = time.time()

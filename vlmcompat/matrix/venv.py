@@ -24,8 +24,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -205,25 +203,3 @@ def make(venv: Path, python: str | None = None) -> InstallInfo | None:
         return None
     log = proc.stdout + proc.stderr
     return InstallInfo(InstallStatus.ERROR, time.perf_counter() - start, log[-LOG_TAIL_CHARS:])
-
-
-REFRESH_WORKERS = 8  # resolutions at once: each waits on the index far more than it computes
-
-
-def _resolves(requirements: list[str]) -> bool:
-    cmd = [uv_bin(), "pip", "compile", "--quiet", "--no-header", "--python", sys.executable, "-o", os.devnull,
-           *uv_install_args(requirements)]
-    return subprocess.run(cmd, capture_output=True, text=True).returncode == 0
-
-
-def refresh_index(requirement_sets: Mapping[str, list[str]]) -> list[str]:
-    """Resolve every set against the package index at once (``uv pip compile``, concurrently), so that
-    uv's cache holds what the index says now: an install right after can resolve from the cache
-    (``--offline``, about 0.2 s instead of about 1 s of round trips per cell here) and gets what a
-    resolution against the index gets. The names whose sets resolved; none without the network."""
-    if offline_requested() or not requirement_sets:
-        return []
-    names = list(requirement_sets)
-    with ThreadPoolExecutor(max_workers=REFRESH_WORKERS) as pool:
-        ok = list(pool.map(lambda name: _resolves(list(requirement_sets[name])), names))
-    return [name for name, resolved in zip(names, ok) if resolved]

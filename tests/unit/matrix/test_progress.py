@@ -38,18 +38,3 @@ def test_run_id_names_the_process_that_drives_the_matrix():
 
     assert progress.run_id(parallel=False).startswith(f"{os.getpid()}:")
     assert progress.run_id(parallel=True).startswith(f"{os.getppid()}:")
-
-
-def test_the_index_is_refreshed_once_per_run_for_every_cell(tmp_path):
-    refreshes = []
-
-    def refresh():
-        refreshes.append(1)
-        return ["a", "c"]
-
-    first, second = (progress.Ledger(tmp_path, ["a", "b", "c"], "run-1") for _ in range(2))  # two -j sessions
-    at = first.index_fresh("a", refresh)
-    assert at and second.index_fresh("c", refresh) == at and second.index_fresh("b", refresh) is None
-    assert refreshes == [1]
-    assert progress.Ledger(tmp_path, ["a", "b", "c"], "run-2").index_fresh("a", refresh)  # a new run: again
-    assert refreshes == [1, 1]
