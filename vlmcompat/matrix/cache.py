@@ -47,9 +47,9 @@ def _name_version(dist) -> tuple[str | None, str | None]:
     """From a ``<name>-<version>.dist-info`` folder's name (what installers write, PEP 427/491) without
     parsing its METADATA; from METADATA otherwise (egg-info, odd names). The metadata parse is ~3 ms a
     distribution: most of a reused cell's key."""
-    folder = getattr(dist, "_path", None)
-    stem = getattr(folder, "name", "").removesuffix(".dist-info")
-    if stem != getattr(folder, "name", "") and stem.count("-") == 1:
+    folder = getattr(getattr(dist, "_path", None), "name", "")
+    stem = folder.removesuffix(".dist-info")
+    if stem != folder and stem.count("-") == 1:
         name, version = stem.split("-")
         if name and version:
             return name, version

@@ -165,10 +165,9 @@ def run(family: str, mode: Mode) -> Metrics:
                         "trainer_imports": check.trainer_error is None}
     if check.ok:
         return {**metrics, "fallback": None}
-    message = failure_message(check)
-    issue = known_issues.environment_issue(check.error) or "peft-import"
-    if issue != "peft-import":  # not peft's own imports: a known break under the stack (pyarrow against numpy ...)
-        message = f"{check.via} cannot be imported here ({issue}): {check.error}"
+    below = known_issues.environment_issue(check.error)  # not peft's own imports: pyarrow against numpy ...
+    issue = below or "peft-import"
+    message = f"{check.via} cannot be imported here ({below}): {check.error}" if below else failure_message(check)
     if mode is Mode.NATIVE:
         raise ProbeFailed(issue, message, metrics)
     try:
